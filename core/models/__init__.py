@@ -1,0 +1,16 @@
+"""SQLAlchemy typed models. Import everything so Base.metadata is complete."""
+from core.models.base import Base  # noqa: F401
+from core.models.org import AuditLog, AuthSession, ExamTerm, Org, OrgTerm, User  # noqa: F401
+from core.models.ncre import (  # noqa: F401
+    Candidate,
+    IntentQuota,
+    OpWindow,
+    ProvinceNotice,
+    ProvinceSubject,
+    Registration,
+    SiteFee,
+    SiteSetting,
+    SiteSubject,
+    Subject,
+)
+from core.models.workflow import Application, ApplicationEvent, Attachment  # noqa: F401

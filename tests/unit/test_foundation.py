@@ -1,0 +1,104 @@
+"""Scope predicate, windows, 考次 rule, audit append-only, auth sessions and lockout — SQLite and PostgreSQL."""
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
+
+from core import auth
+from core.db import session_scope
+from core.errors import AuthError, ReadOnlyTerm, WindowClosed
+from core.models import AuditLog, OpWindow, Org
+from core.services.base import audit, require_window, window_state
+
+
+def test_scope_sees_own_and_below_only(seed):
+    a = seed.actor("site110001")
+    p = seed.actor("prov11")
+    with session_scope(seed.engine) as s:
+        site_ids = set(s.scalars(auth.scope_org_ids(a)))
+        assert site_ids == {seed.orgs["110001"]}
+        prov = set(s.scalars(select(Org.code).where(auth.in_scope(p, Org.id))))
+        assert "110001" in prov and "1101" in prov and "11" in prov
+        assert "44" not in prov and "440101" not in prov and "000000" not in prov
+        with pytest.raises(Exception, match="不在您的管理范围"):
+            auth.get_scoped_org(s, a, seed.orgs["110002"])
+
+
+def test_window_refuses_outside_and_past_term(seed):
+    a = seed.actor("site110001")
+    with session_scope(seed.engine) as s:
+        require_window(s, a, "pre_reg_setting")  # demo windows are open now
+        with pytest.raises(WindowClosed, match="报名前设置时间"):
+            require_window(s, a, "pre_reg_setting", now=datetime.now() + timedelta(days=60))
+        w = s.scalar(select(OpWindow).where(OpWindow.org_id == a.org_id, OpWindow.kind == "violation",
+                                            OpWindow.term_id == a.term_id))
+        s.delete(w)
+        s.flush()
+        st = window_state(s, a, "violation")
+        assert not st.is_open and "未设置" in st.message
+    past = seed.actor("site110001", term="past")
+    with session_scope(seed.engine) as s, pytest.raises(ReadOnlyTerm, match="历史考次"):
+        require_window(s, past, "pre_reg_setting")
+
+
+def test_audit_log_is_append_only(seed):
+    a = seed.actor("center")
+    with session_scope(seed.engine) as s:
+        audit(s, a, "update", "测试", 1, before={"x": 1}, after={"x": 2})
+    with pytest.raises(DatabaseError):
+        with session_scope(seed.engine) as s:
+            s.execute(text("UPDATE audit_log SET action='x'"))
+    with pytest.raises(DatabaseError):
+        with session_scope(seed.engine) as s:
+            s.execute(text("DELETE FROM audit_log"))
+    with session_scope(seed.engine) as s:
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.entity == "测试")) == 1
+
+
+def test_lockout_survives_new_sessions(seed):
+    for i in range(5):
+        with pytest.raises(AuthError):
+            with session_scope(seed.engine) as s:
+                try:
+                    auth.authenticate(s, "site110001", "wrong-pass-1")
+                finally:
+                    s.commit()  # the failure counter persists although the login failed
+    with session_scope(seed.engine) as s, pytest.raises(AuthError, match="锁定"):
+        auth.authenticate(s, "site110001", seed.password)
+
+
+def test_session_revocation(seed):
+    with session_scope(seed.engine) as s:
+        u = auth.authenticate(s, "site110001", seed.password)
+        sid = auth.create_session(s, u).id
+    with session_scope(seed.engine) as s:
+        assert auth.session_user(s, sid) is not None
+        auth.revoke_session(s, sid)
+    with session_scope(seed.engine) as s:
+        assert auth.session_user(s, sid) is None
+
+
+def test_password_rules(seed):
+    with pytest.raises(Exception, match="过长"):
+        auth.hash_password("a1" * 40)
+    with session_scope(seed.engine) as s, pytest.raises(AuthError, match="过长"):
+        auth.authenticate(s, "site110001", "x" * 1000)
+    with session_scope(seed.engine) as s:
+        u = auth.authenticate(s, "site110001", seed.password)
+        keep = auth.create_session(s, u).id
+        other = auth.create_session(s, u).id
+        with pytest.raises(Exception, match="字母和数字"):
+            auth.change_password(s, u.id, seed.password, "short", "short", keep)
+        auth.change_password(s, u.id, seed.password, "NewPass2026", "NewPass2026", keep)
+    with session_scope(seed.engine) as s:
+        assert auth.session_user(s, other) is None and auth.session_user(s, keep) is not None
+
+
+def test_forged_cookie_rejected():
+    key = "k" * 48
+    tok = auth.encode_token("sid123", key, datetime.now() + timedelta(hours=1))
+    assert auth.decode_token(tok, key) == "sid123"
+    assert auth.decode_token(auth.encode_token("sid123", "weak", datetime.now() + timedelta(hours=1)), key) is None
+    assert auth.decode_token(tok[:-2] + "xx", key) is None
+    assert auth.decode_token(auth.encode_token("s", key, datetime.now() - timedelta(hours=1)), key) is None
