@@ -1,0 +1,71 @@
+"""The menu tree: section -> pages (title, file, roles). Sections are the manuals' first-level menus.
+Checked at start-up (Home.py) and in a test. No streamlit here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.auth import ADMIN_ROLES
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_ADMINS = ADMIN_ROLES
+
+
+@dataclass(frozen=True)
+class PageDef:
+    section: str
+    title: str
+    file: str  # relative to the project root
+    roles: tuple[str, ...]
+    ref: str = ""  # manual chapter
+    icon: str = ":material/article:"
+
+    @property
+    def url_path(self) -> str:
+        return Path(self.file).stem
+
+
+MENU: list[PageDef] = [
+    PageDef("首页", "首页", "pages/home.py", ALL_ADMINS, "001 §6", ":material/home:"),
+    PageDef("首页", "修改密码", "pages/account.py", ALL_ADMINS, "", ":material/key:"),
+    PageDef("基本信息设置", "用户与机构管理", "pages/ncre/a07_users_orgs.py", ALL_ADMINS, "001 §7–8", ":material/group:"),
+    PageDef("操作时间设置", "考点操作时间设置", "pages/ncre/a09_windows.py", ALL_ADMINS, "001 §9", ":material/schedule:"),
+    PageDef("报名前设置", "考点报名综合设置", "pages/ncre/a10_site_general.py", ALL_ADMINS, "001 §10", ":material/tune:"),
+    PageDef("报名前设置", "考点开考科目设置", "pages/ncre/a11_site_subjects.py", ALL_ADMINS, "001 §11", ":material/menu_book:"),
+    PageDef("报名前设置", "考点费用设置", "pages/ncre/a12_site_fees.py", ALL_ADMINS, "001 §12", ":material/payments:"),
+    PageDef("报名前设置", "考点容量设置", "pages/ncre/a13_site_capacity.py", ALL_ADMINS, "001 §13", ":material/event_seat:"),
+    PageDef("报名前设置", "意向考试相关设置", "pages/ncre/a14_intent.py", ALL_ADMINS, "001 §14", ":material/event:"),
+    PageDef("报名前设置", "考生报名时间设置", "pages/ncre/a15_online_reg.py", ALL_ADMINS, "001 §15", ":material/timer:"),
+    PageDef("报名前设置", "省报名通告设置", "pages/ncre/a16_province_notice.py", ALL_ADMINS, "001 §16", ":material/campaign:"),
+    PageDef("报名前设置", "考点报名通告设置", "pages/ncre/a17_site_notice.py", ALL_ADMINS, "001 §17", ":material/campaign:"),
+    PageDef("报名前设置", "考点班级选项设置", "pages/ncre/a18_class_options.py", ALL_ADMINS, "001 §18", ":material/list:"),
+    PageDef("报名前设置", "学籍报考设置", "pages/ncre/a19_registry_setting.py", ALL_ADMINS, "001 §19", ":material/school:"),
+    PageDef("系统管理", "考次管理", "pages/system/terms.py", ("center_admin",), "001 §4, §7.5", ":material/calendar_month:"),
+    PageDef("系统管理", "审计日志", "pages/system/audit_log.py", ALL_ADMINS, "", ":material/history:"),
+]
+
+
+def pages_for(role: str) -> list[PageDef]:
+    return [p for p in MENU if role in p.roles]
+
+
+def sections_for(role: str) -> dict[str, list[PageDef]]:
+    out: dict[str, list[PageDef]] = {}
+    for p in pages_for(role):
+        out.setdefault(p.section, []).append(p)
+    return out
+
+
+def check_menu() -> list[str]:
+    """Problems with the menu: missing files, duplicate files/url paths, unknown roles."""
+    from core.auth import ROLES
+
+    problems, seen = [], set()
+    for p in MENU:
+        if not (ROOT / p.file).is_file():
+            problems.append(f"页面文件不存在: {p.file}")
+        if p.url_path in seen:
+            problems.append(f"页面重复: {p.file}")
+        seen.add(p.url_path)
+        problems += [f"未知角色 {r}: {p.file}" for r in p.roles if r not in ROLES]
+    return problems

