@@ -16,6 +16,7 @@ if problems:
     st.stop()
 
 actor = session.current_actor()
+session.sync_cookie()
 if actor is None:
     st.navigation([st.Page(login_page, title="登录", icon=":material/login:")], position="hidden").run()
 elif st.session_state.get("kaowu_must_change"):

@@ -172,6 +172,10 @@ def _audit_login(s: Session, user: User | None, username: str, action: str, summ
                    action=action, entity="用户", entity_id=str(user.id) if user else None, summary=summary))
 
 
+def audit_event(s: Session, user: User, action: str, summary: str) -> None:
+    _audit_login(s, user, user.username, action, summary)
+
+
 def create_session(s: Session, user: User, now: datetime | None = None) -> AuthSession:
     now = now or datetime.now()
     rec = AuthSession(id=secrets.token_urlsafe(32), user_id=user.id, created_at=now,

@@ -7,8 +7,6 @@ and disabling the user revoke; credentials, bcrypt and lockout live in the datab
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import streamlit as st
 from sqlalchemy.engine import Engine
 
@@ -41,14 +39,26 @@ def checked_cookie_key() -> str:
 
 
 def _cookie_manager():
-    # streamlit-authenticator's cookie model (extra-streamlit-components CookieManager underneath)
+    """streamlit-authenticator's cookie model (extra-streamlit-components CookieManager underneath).
+    Built once per run where a cookie must be written: the component renders in that run."""
     from streamlit_authenticator.models.cookie_model import CookieModel
 
-    if "kaowu_cookie_model" not in st.session_state:
-        if "logout" not in st.session_state:
-            st.session_state["logout"] = None
-        st.session_state["kaowu_cookie_model"] = CookieModel(auth.COOKIE_NAME, checked_cookie_key(), 0.5)
-    return st.session_state["kaowu_cookie_model"].cookie_manager
+    st.session_state.setdefault("logout", None)
+    return CookieModel(auth.COOKIE_NAME, checked_cookie_key(), 0.5).cookie_manager
+
+
+def sync_cookie() -> None:
+    """Write or delete the login cookie decided in an earlier run. Home.py calls this in a run that
+    is not followed by st.rerun(), so the cookie component's frontend gets to execute."""
+    token = st.session_state.pop("kaowu_cookie_set", None)
+    drop = st.session_state.pop("kaowu_cookie_drop", None)
+    if not token and not drop:
+        return
+    cm = _cookie_manager()
+    if token:
+        cm.set(auth.COOKIE_NAME, token[0], expires_at=token[1], key="kaowu_set_cookie", same_site="strict")
+    elif drop:
+        cm.delete(auth.COOKIE_NAME, key="kaowu_del_cookie")
 
 
 def _sid_from_cookie() -> str | None:
@@ -100,29 +110,22 @@ def login(username: str, password: str) -> str | None:
         return e.message
     st.session_state[SID] = sid
     st.session_state.pop(TERM, None)
-    try:
-        _cookie_manager().set(auth.COOKIE_NAME, auth.encode_token(sid, checked_cookie_key(), expires),
-                              expires_at=expires, key="kaowu_set_cookie")
-    except Exception:  # cookie component unavailable (tests); the session state still holds the login
-        pass
+    st.session_state["kaowu_cookie_set"] = (auth.encode_token(sid, checked_cookie_key(), expires), expires)
     return None
 
 
 def logout() -> None:
+    """Revoke the server-side session (so the cookie is dead even if replayed) and forget the login."""
     sid = st.session_state.pop(SID, None)
     if sid:
         with session_scope(engine()) as s:
+            user = auth.session_user(s, sid)
             auth.revoke_session(s, sid)
-            from core.models import AuditLog
-            s.add(AuditLog(action="logout", entity="用户", summary="退出登录"))
-    try:
-        _cookie_manager().delete(auth.COOKIE_NAME, key="kaowu_del_cookie")
-    except Exception:
-        pass
+            if user:
+                auth.audit_event(s, user, "logout", "退出登录")
     for k in list(st.session_state.keys()):
-        if k.startswith("kaowu_") and k != "kaowu_cookie_model":
+        if k.startswith("kaowu_"):
             del st.session_state[k]
+    st.session_state["kaowu_cookie_drop"] = True
 
 
-def cookie_expiry() -> datetime:
-    return datetime.now() + timedelta(hours=config.LIMITS.session_hours)

@@ -53,3 +53,33 @@ def test_login_change_password_capacity(server, browser):
     expect(page.get_by_text(re.compile("已保存|保存成功"))).to_be_visible()
     page.screenshot(path=os.environ.get("KAOWU_E2E_SHOT", "/tmp/kaowu_e2e_capacity.png"), full_page=True)
     page.close()
+
+
+def test_cookie_replayed_after_logout_is_rejected(server, browser):
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(20000)
+    page.goto(server["url"])
+    page.get_by_label("用户名（通行证ID）").fill("site440101")
+    page.get_by_label("密码").fill("Kaowu2026demo")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
+    page.wait_for_function("document.cookie.includes('kaowu_auth')")
+    stolen = [c for c in ctx.cookies() if c["name"] == "kaowu_auth"]
+    assert stolen
+    # the cookie alone restores the login in a fresh browser context
+    other = browser.new_context()
+    other.add_cookies(stolen)
+    p2 = other.new_page()
+    p2.goto(server["url"])
+    expect(p2.get_by_text("欢迎", exact=True)).to_be_visible()
+    # logout revokes the server-side session: the replayed cookie no longer logs in
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    replay = browser.new_context()
+    replay.add_cookies(stolen)
+    p3 = replay.new_page()
+    p3.goto(server["url"])
+    expect(p3.get_by_role("button", name="登录")).to_be_visible()
+    for c in (ctx, other, replay):
+        c.close()
