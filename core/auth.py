@@ -16,7 +16,7 @@ import bcrypt
 
 from core.config import LIMITS
 from core.errors import AuthError, NotFound, PermissionDenied, ValidationError
-from core.models import AuditLog, AuthSession, ExamTerm, Org, User
+from core.models import AuditLog, AuthSession, ExamTerm, Org, OrgTerm, User
 
 # role code -> (Chinese label, org kind the role binds to)
 ROLES: dict[str, tuple[str, str]] = {
@@ -161,10 +161,25 @@ def authenticate(s: Session, username: str, password: str, now: datetime | None 
         raise AuthError(msg)
     if not user.enabled:
         raise AuthError("该账号已停用，请联系上级管理员。")
+    if not org_enabled_now(s, user.org_id):
+        raise AuthError("所属机构在当前考次未启用（或已删除），不能登录后台，请联系上级管理员。")
     user.failed_logins = 0
     user.locked_until = None
     _audit_login(s, user, username, "login", "登录成功")
     return user
+
+
+def org_enabled_now(s: Session, org_id: int) -> bool:
+    """§7.2: only users of orgs enabled in the current 考次 may use the back office (考试中心 always)."""
+    org = s.get(Org, org_id)
+    if org is None:
+        return False
+    if org.kind == "center":
+        return True
+    term_id = s.scalar(select(ExamTerm.id).where(ExamTerm.is_current.is_(True)))
+    if term_id is None:
+        return True
+    return bool(s.scalar(select(OrgTerm.enabled).where(OrgTerm.org_id == org_id, OrgTerm.term_id == term_id)))
 
 
 def _audit_login(s: Session, user: User | None, username: str, action: str, summary: str) -> None:
@@ -194,7 +209,7 @@ def session_user(s: Session, sid: str | None, now: datetime | None = None) -> Us
     if rec is None or rec.revoked_at is not None or rec.expires_at <= now:
         return None
     user = s.get(User, rec.user_id)
-    if user is None or not user.enabled:
+    if user is None or not user.enabled or not org_enabled_now(s, user.org_id):
         return None
     return user
 

@@ -102,3 +102,17 @@ def test_forged_cookie_rejected():
     assert auth.decode_token(auth.encode_token("sid123", "weak", datetime.now() + timedelta(hours=1)), key) is None
     assert auth.decode_token(tok[:-2] + "xx", key) is None
     assert auth.decode_token(auth.encode_token("s", key, datetime.now() - timedelta(hours=1)), key) is None
+
+
+def test_disabled_org_cannot_log_in_and_live_session_dies(seed):
+    from core.models import OrgTerm
+    with session_scope(seed.engine) as s:
+        u = auth.authenticate(s, "site110002", seed.password)
+        sid = auth.create_session(s, u).id
+        ot = s.scalar(select(OrgTerm).where(OrgTerm.org_id == seed.orgs["110002"],
+                                            OrgTerm.term_id == seed.info["current_term"]))
+        ot.enabled = False
+    with session_scope(seed.engine) as s:
+        assert auth.session_user(s, sid) is None
+        with pytest.raises(AuthError, match="未启用"):
+            auth.authenticate(s, "site110002", seed.password)
