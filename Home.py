@@ -25,4 +25,4 @@ else:
     sidebar(actor)
     nav = {section: [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path) for p in pages]
            for section, pages in menu.sections_for(actor.role).items()}
-    st.navigation(nav).run()
+    st.navigation(nav, expanded=True).run()

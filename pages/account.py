@@ -7,6 +7,9 @@ from core.ui.widgets import run_service
 
 actor = session.require_actor()
 st.title("修改密码")
+if st.session_state.pop("kaowu_pw_changed", False):
+    st.success("密码已修改，其他设备上的登录已失效。")
+    st.page_link("pages/home.py", label="进入首页", icon=":material/home:")
 if st.session_state.get("kaowu_must_change"):
     st.warning("首次登录（或密码已被重置），请先修改密码后再使用系统。")
 st.caption(auth.PASSWORD_RULE)
@@ -19,5 +22,5 @@ if ok:
     done = run_service(auth.change_password, actor.user_id, old, new, confirm, st.session_state.get(session.SID))
     if done:
         st.session_state["kaowu_must_change"] = False
-        st.success("密码已修改，其他设备上的登录已失效。")
+        st.session_state["kaowu_pw_changed"] = True
         st.rerun()

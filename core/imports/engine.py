@@ -304,7 +304,7 @@ class ImportContext:
 RowErrors = Iterable[tuple[str | None, str]] | None
 
 
-@dataclass
+@dataclass(eq=False)
 class ImportSpec:
     """A declarative import: columns, keys, hooks. Checked when created (so at start-up).
 
@@ -444,7 +444,8 @@ def _norm_label(text: str) -> str:
 
 
 def _strip(text: str) -> str:
-    return text.strip().strip("\u3000\u00a0\ufeff").strip()
+    """Trim spaces of every kind (str.strip covers the full-width space and NBSP) and a stray BOM."""
+    return text.strip().strip("\ufeff").strip()
 
 
 class _Header:
@@ -487,7 +488,7 @@ def _map_header(spec: ImportSpec, grid: Grid) -> tuple[_Header | None, list[Impo
                                                          f"请删除该列或使用下载的模板"))
     for r1, c1, r2, c2 in grid.merged:
         if r1 <= line <= r2:
-            names = [_norm_label(cells[j]) for j in range(c1, min(c2, len(cells) - 1) + 1) if j < len(cells)]
+            names = [_norm_label(cells[j]) for j in range(c1, c2 + 1) if j < len(cells)]
             label = next((n for n in names if n), col_letter(c1))
             issues.append(ImportIssue(line, label, f"表头单元格 {cell_ref(r1, c1)}:{cell_ref(r2, c2)} 是合并单元格，"
                                                    f"请取消合并，每列一个表头"))
@@ -510,51 +511,63 @@ def _map_header(spec: ImportSpec, grid: Grid) -> tuple[_Header | None, list[Impo
     return _Header(line, positions), issues
 
 
-def _parse_row(spec: ImportSpec, choices: dict[str, dict[str, str]], line: int, cells: list[str],
-               header: _Header, grid: Grid) -> ImportRow:
-    raw = {}
-    for c in spec.columns:
-        j = header.positions.get(c.key)
-        raw[c.key] = cells[j] if j is not None and j < len(cells) else ""
-    row = ImportRow(line=line, raw=raw)
-    for c in spec.columns:
-        j = header.positions.get(c.key)
-        text = _strip(raw[c.key])
+@dataclass
+class _Col:
+    """A spec column bound to its position in this file and its resolved 码表."""
 
-        def fail(msg: str) -> None:
-            row.errors.append(ImportIssue(line, c.label, msg))
-            row.failed.add(c.key)
-            row.values[c.key] = None
+    col: ImportColumn
+    index: int | None
+    table: dict[str, str] | None
+    by_name: dict[str, str] | None
 
-        if j is not None and (line, j) in grid.cell_errors:
-            fail(grid.cell_errors[(line, j)])
-            continue
-        if not text:
-            if c.required:
-                fail("不能为空")
-            else:
-                row.values[c.key] = None
-            continue
-        if c.max_length is not None and len(text) > c.max_length:
-            fail(f"不能超过 {c.max_length} 个字符（现有 {len(text)} 个）")
-            continue
-        value: Any = text
-        try:
-            if c.key in choices:
-                table = choices[c.key]
-                if value in table:
-                    pass
-                else:
-                    code = next((k for k, v in table.items() if v == value), None)
-                    if code is None:
-                        raise ValueError(choice_message(value, table))
-                    value = code
-            for p in c.parsers:
-                value = p(value)
-        except ValueError as e:
-            fail(str(e) or "格式不正确")
-            continue
-        row.values[c.key] = value
+
+def _bind(spec: ImportSpec, header: _Header, choices: dict[str, dict[str, str]]) -> list[_Col]:
+    out = []
+    for c in spec.columns:
+        table = choices.get(c.key)
+        out.append(_Col(c, header.positions.get(c.key), table,
+                        {v: k for k, v in table.items()} if table is not None else None))
+    return out
+
+
+def _parse_cell(b: _Col, text: str) -> Any:
+    """Stripped, non-empty text -> value (ValueError with a Chinese message)."""
+    c = b.col
+    if c.max_length is not None and len(text) > c.max_length:
+        raise ValueError(f"不能超过 {c.max_length} 个字符（现有 {len(text)} 个）")
+    value: Any = text
+    if b.table is not None and value not in b.table:
+        if value not in b.by_name:
+            raise ValueError(choice_message(value, b.table))
+        value = b.by_name[value]
+    for p in c.parsers:
+        value = p(value)
+    return value
+
+
+def _parse_row(cols: list[_Col], line: int, cells: list[str], cell_errors: dict[tuple[int, int], str]) -> ImportRow:
+    n = len(cells)
+    row = ImportRow(line=line, raw={b.col.key: cells[b.index] if b.index is not None and b.index < n else ""
+                                    for b in cols})
+    values = row.values
+    for b in cols:
+        key = b.col.key
+        text = _strip(row.raw[key])
+        if b.index is not None and cell_errors and (line, b.index) in cell_errors:
+            msg: str | None = cell_errors[(line, b.index)]
+        elif not text:
+            values[key] = None
+            msg = "不能为空" if b.col.required else None
+        else:
+            try:
+                values[key] = _parse_cell(b, text)
+                msg = None
+            except ValueError as e:
+                msg = str(e) or "格式不正确"
+        if msg is not None:
+            row.errors.append(ImportIssue(line, b.col.label, msg))
+            row.failed.add(key)
+            values[key] = None
     return row
 
 
@@ -651,9 +664,10 @@ def run_import(db: Engine | Session, spec: ImportSpec, actor: Actor, data: bytes
         ctx.choices = spec.resolve_choices(ctx)
         progress(0.2, f"正在校验 {len(data_rows)} 行…")
         merged = _merged_issues(spec, grid, header)
+        cols = _bind(spec, header, ctx.choices)
         rows = []
         for line, cells in data_rows:
-            row = _parse_row(spec, ctx.choices, line, cells, header, grid)
+            row = _parse_row(cols, line, cells, grid.cell_errors)
             row.errors.extend(merged.get(line, ()))
             rows.append(row)
         if spec.prepare:

@@ -240,6 +240,9 @@ def read_xlsx(data: bytes, sheet_name: str | None = None, max_rows: int | None =
         row = r0 + 1
         cells: list[str] = [""] * start_col
         for j, v in enumerate(raw):
+            if type(v) is str:  # the common case, kept cheap
+                cells.append(v)
+                continue
             text, err = cell_text(v)
             cells.append(text)
             if err:
@@ -252,7 +255,10 @@ def read_xlsx(data: bytes, sheet_name: str | None = None, max_rows: int | None =
                 raise ImportFileError(f"数据超过 {max_rows} 行的上限，请分批导入。")
     grid.merged = [(a[0] + 1, a[1], b[0] + 1, b[1]) for a, b in (sheet.merged_cell_ranges or [])]
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        path = _sheet_xml_paths(zf).get(name)
+        try:
+            path = _sheet_xml_paths(zf).get(name)
+        except (KeyError, ValueError, SafeET.ParseError):  # defusedxml refusals are ValueErrors
+            raise ImportFileError("文件已损坏或含有不安全的内容，请用 Excel 重新保存为 .xlsx 后再试。") from None
         if path and path in zf.namelist():
             for rc in formula_cells(zf, path):
                 grid.cell_errors[rc] = "含公式，请复制后“选择性粘贴为数值”再导入"

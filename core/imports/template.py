@@ -60,7 +60,7 @@ def build_template(spec: "ImportSpec", choices: dict[str, dict[str, str]]) -> by
     code_sheets: dict[str, str] = {}
     for c in spec.columns:
         if c.key in choices:
-            code_sheets[c.key] = _sheet_title(f"码表-{c.label}", taken)
+            code_sheets[c.key] = wb.add_worksheet(_sheet_title(f"码表-{c.label}", taken)).name
 
     key_labels = [spec.column_by_key[k].label for k in spec.key_columns]
     last_row = min(spec.max_rows, _EXCEL_MAX_ROW)
@@ -107,6 +107,7 @@ def build_template(spec: "ImportSpec", choices: dict[str, dict[str, str]]) -> by
 
     for key, sheet_name in code_sheets.items():
         ws = wb.get_worksheet_by_name(sheet_name)
+        ws.protect()  # the dropdowns point here; keep the list intact
         ws.set_column(0, 0, 14, text_fmt)
         ws.set_column(1, 1, 30, text_fmt)
         ws.write_string(0, 0, "代码", head)

@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, delete, func, insert, or_, select, update
+from sqlalchemy import DateTime, Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.auth import (
-    ADMIN_ROLES, ROLE_BY_KIND, Actor, generate_password, get_scoped_org, hash_password, in_scope,
+    ADMIN_ROLES, ROLE_BY_KIND, Actor, generate_password, get_scoped_org, hash_password, in_scope, org_enabled_now,
     require_role, revoke_user_sessions, role_label,
 )
 from core.errors import AuthError, NotFound, PermissionDenied, ValidationError
+from core.masking import mask_phone
 from core.models import (
     AuthSession, ExamTerm, Org, OrgTerm, ProvinceNotice, ProvinceSubject, SiteFee, SiteSetting, SiteSubject, User,
 )
@@ -41,7 +42,7 @@ MOBILE_RE = re.compile(r"^1\d{10}$")
 TEL_RE = re.compile(r"^[0-9+\-() ]{5,30}$")
 POSTCODE_RE = re.compile(r"^\d{6}$")
 ORG_CODE_RE = re.compile(r"^[0-9A-Za-z]{1,20}$")
-PASSPORT_RE = re.compile(r"^[A-Za-z0-9_.@\-]{1,40}$")
+PASSPORT_RE = re.compile(r"^[A-Za-z0-9_.@\-]{4,40}$")  # as the 用户导入 spec
 TERM_CODE_RE = re.compile(r"^\d{1,10}$")
 
 NOT_FOUND_USER = "用户不存在或不在您的管理范围内。"
@@ -83,15 +84,6 @@ def _mobile(value: Any, label: str = "手机") -> str | None:
     if v is not None and not MOBILE_RE.match(v):
         raise ValidationError(f"{label}号码须为 1 开头的 11 位数字。", label)
     return v
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****0000: the list never carries a full phone number to the browser."""
-    if not phone:
-        return ""
-    if len(phone) >= 8:
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-    return "*" * (len(phone) - 2) + phone[-2:] if len(phone) > 2 else "*" * len(phone)
 
 
 # ================================================================ orgs
@@ -148,14 +140,25 @@ def _org_filters(actor: Actor, search: str | None, kind: str | None) -> list:
     return conds
 
 
+def _tree_keys(actor: Actor):
+    """Recursive CTE: (id, key) for the actor's org and every org below it. key = the codes from the
+    actor's org down, '/'-joined, so ordering by key is a depth-first walk with siblings by code."""
+    anchor = (select(Org.id.label("id"), cast(Org.code + "/", Text).label("k"))
+              .where(Org.id == actor.org_id, in_scope(actor, Org.id)).cte("org_keys", recursive=True))
+    below = select(Org.id, cast(anchor.c.k + Org.code + "/", Text)).join(anchor, Org.parent_id == anchor.c.id)
+    return anchor.union_all(below)
+
+
 def org_tree(s: Session, actor: Actor, search: str | None = None, kind: str | None = None,
              offset: int = 0, limit: int | None = None) -> list[OrgRow]:
-    """The orgs the actor may see (own + below, never siblings or parents) in tree order, with
-    是否启用 in the viewed 考次. Paged in SQL (`offset`/`limit`); `search` matches 名称 or 代码."""
+    """The orgs the actor may see (own + below, never siblings or parents) in tree order (siblings by
+    code), with 是否启用 in the viewed 考次. Paged in SQL (`offset`/`limit`); `search` matches 名称 or 代码."""
     require_role(actor, *ADMIN_ROLES)
-    order = Org.path if s.get_bind().dialect.name == "sqlite" else Org.path.collate("C")
+    keys = _tree_keys(actor)
+    order = keys.c.k if s.get_bind().dialect.name == "sqlite" else keys.c.k.collate("C")
     q = (select(Org.id, Org.parent_id, Org.code, Org.name, Org.kind, Org.depth, Org.reviewed,
                 OrgTerm.id.label("ot_id"), OrgTerm.enabled)
+         .join(keys, keys.c.id == Org.id)
          .outerjoin(OrgTerm, (OrgTerm.org_id == Org.id) & (OrgTerm.term_id == (actor.term_id or -1)))
          .where(*_org_filters(actor, search, kind)).order_by(order).offset(max(0, offset)))
     if limit is not None:
@@ -348,19 +351,16 @@ def set_org_reviewed(s: Session, actor: Actor, org_id: int, reviewed: bool) -> N
 
 
 def org_enabled_for_term(s: Session, org_id: int, term_id: int | None = None) -> bool:
-    """§3, §7.2: may the users of this org log in to the 考次 (default: the current one)?
-    The 考试中心 always may; with no 考次 set up yet everybody may (the center must create one);
-    otherwise the org needs an OrgTerm row with 启用."""
+    """§3, §7.2: may the users of this org log in to the 考次 (default: the current one, the same rule
+    core.auth.authenticate/session_user apply)? The 考试中心 always may; with no 考次 set up yet everybody
+    may (the center must create one); otherwise the org needs an OrgTerm row with 启用."""
+    if term_id is None:
+        return org_enabled_now(s, org_id)
     org = s.get(Org, org_id)
     if org is None:
         return False
     if org.kind == "center":
         return True
-    if term_id is None:
-        cur = current_term(s)
-        if cur is None:
-            return True
-        term_id = cur.id
     ot = _org_term(s, org_id, term_id)
     return bool(ot and ot.enabled)
 
@@ -396,7 +396,7 @@ class UserRow:
 def _user_row(u: User, org: Org, actor: Actor) -> UserRow:
     return UserRow(id=u.id, passport_id=u.passport_id, username=u.username, name=u.name, org_id=org.id,
                    org_name=org.name, role=u.role, role_label=role_label(u.role), email=u.email,
-                   phone_masked=mask_phone(u.phone), enabled=bool(u.enabled),
+                   phone_masked=mask_phone(u.phone) or "", enabled=bool(u.enabled),
                    must_change_password=bool(u.must_change_password),
                    locked=bool(u.locked_until and u.locked_until > datetime.now()), is_self=u.id == actor.user_id)
 
@@ -434,7 +434,7 @@ def _check_passport_free(s: Session, passport_id: str, user_id: int | None = Non
 def _passport(value: Any) -> str:
     v = _text(value, "通行证ID", 40, required=True)
     if not PASSPORT_RE.match(v):
-        raise ValidationError("通行证ID只能包含字母、数字和 _ . @ -（最多 40 位）。", "通行证ID")
+        raise ValidationError("通行证ID只能包含字母、数字和 _ . @ -，长度 4–40 位。", "通行证ID")
     return v
 
 
@@ -576,7 +576,7 @@ def find_passport(s: Session, actor: Actor, email: str) -> list[PassportInfo]:
                      .order_by(User.id)).all()
     if not rows:
         raise NotFound(f"未找到邮箱为 {e} 的通行证（或不在您的管理范围内）。")
-    return [PassportInfo(u.passport_id, u.name, u.email, mask_phone(u.phone), o.name, role_label(u.role))
+    return [PassportInfo(u.passport_id, u.name, u.email, mask_phone(u.phone) or "", o.name, role_label(u.role))
             for u, o in rows]
 
 
@@ -589,7 +589,7 @@ def view_passport(s: Session, actor: Actor, passport_id: str) -> PassportInfo:
     if row is None:
         raise NotFound(f"未找到通行证ID {pid}（或不在您的管理范围内）。")
     u, o = row
-    return PassportInfo(u.passport_id, u.name, u.email, mask_phone(u.phone), o.name, role_label(u.role))
+    return PassportInfo(u.passport_id, u.name, u.email, mask_phone(u.phone) or "", o.name, role_label(u.role))
 
 
 # ================================================================ 考次

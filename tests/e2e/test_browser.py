@@ -38,6 +38,8 @@ def test_login_change_password_capacity(server, browser):
     page.get_by_label("新密码", exact=True).fill("BrandNew2026")
     page.get_by_label("确认新密码").fill("BrandNew2026")
     page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("密码已修改")).to_be_visible()
+    page.get_by_role("link", name="进入首页").click()
     expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
     # 考点容量设置
     page.goto(server["url"] + "/a13_site_capacity")
@@ -46,11 +48,11 @@ def test_login_change_password_capacity(server, browser):
     total.fill("50")
     total.press("Tab")
     page.get_by_role("button", name="保存").first.click()
-    expect(page.get_by_text(re.compile("不能小于 ?100"))).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text(re.compile("不能小于 ?100"))
     total.fill("3000")
     total.press("Tab")
     page.get_by_role("button", name="保存").first.click()
-    expect(page.get_by_text(re.compile("已保存|保存成功"))).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="已保存")).to_contain_text("总科次 3000")
     page.screenshot(path=os.environ.get("KAOWU_E2E_SHOT", "/tmp/kaowu_e2e_capacity.png"), full_page=True)
     page.close()
 

@@ -1,0 +1,42 @@
+"""考点报名通告设置 (001 §17): 当前通告 (read-only) and 新通告, which replaces it on 保存."""
+import streamlit as st
+
+from core.services import ncre_setup as ns
+from core.ui.session import require_actor
+from core.ui.widgets import org_picker, query, run_service, window_banner
+
+FLASH = "ncre_a17_flash"
+
+actor = require_actor()
+st.title("考点报名通告设置")
+if msg := st.session_state.pop(FLASH, None):
+    st.success(msg)
+site_id = org_picker(actor)
+if site_id is None:
+    st.stop()
+ctx = query(ns.site_context, actor, site_id)
+if ctx is None:
+    st.stop()
+if ctx.can_edit:
+    editable = window_banner(actor, "pre_reg_setting")
+else:
+    st.info(ns.SITE_ONLY_NOTE)
+    st.caption(f"{ctx.label}　{ctx.window.text}")
+    editable = False
+
+current = query(ns.get_site_notice, actor, site_id)
+st.text_area("当前通告", value=current or "", placeholder="未设置", height=150, disabled=True)
+
+if ctx.can_edit:
+    with st.form("site_notice", clear_on_submit=False):
+        new = st.text_area("新通告", value="", height=150, max_chars=ns.NOTICE_MAX_CHARS, disabled=not editable,
+                           help="录入最新通告，点击“保存”后将更新到“当前通告”；可以为空（保存空通告即清除当前通告）。",
+                           key="a17_new")
+        save = st.form_submit_button("保存", type="primary", disabled=not editable)
+    if save:
+        if run_service(ns.save_site_notice, actor, site_id, new) is not None:
+            st.session_state[FLASH] = "考点报名通告已保存。" if new.strip() else "考点报名通告已清空。"
+            st.session_state.pop("a17_new", None)  # the 新通告 box starts empty again
+            st.rerun()
+st.caption("考点通告的目的是告知本考点的考生在报名时需要注意的事项；已设置的考点通告将在所有报考本考点考生的"
+           "报名报考信息采集页面和报名信息详细页面展示。")
