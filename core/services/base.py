@@ -75,9 +75,10 @@ class WindowState:
     def message(self) -> str:
         if not self.applies:
             return f"{self.label}：考试中心不受操作时间限制。"
+        span = self.text.split("：", 1)[1]
         if self.is_open:
-            return f"当前在{self.text}内，可以操作。"
-        return (f"不在{self.text.replace('：', '（', 1)}）内，{WINDOW_MODULES[self.kind]}只能查询查看，"
+            return f"当前在{self.label}（{span}）内，可以操作。"
+        return (f"不在{self.label}（{span}）内，{WINDOW_MODULES[self.kind]}只能查询查看，"
                 f"不能增删改。如需操作，请向上级管理员申请延长。")
 
 
