@@ -10,7 +10,10 @@ from core.ui.login import login_page, sidebar  # noqa: E402
 session.checked_cookie_key()  # refuses to start with a missing, default or short key
 session.engine()  # schema + first administrator on an empty database
 
-problems = menu.check_menu()
+from core import admin, specs  # noqa: E402
+
+specs.load_all()
+problems = menu.check_menu() + admin.check_all()
 if problems:
     st.error("菜单配置错误：" + "；".join(problems))
     st.stop()

@@ -29,8 +29,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # pragma: no cover - trivial
-            # IMMEDIATE: take the write lock at the start, so check-then-write is atomic.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writes: IMMEDIATE takes the write lock at the start, so check-then-write is atomic.
+            # Reads (session_scope(readonly=True)): a deferred BEGIN never blocks writers (WAL).
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("kaowu_readonly") else "BEGIN IMMEDIATE")
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return engine
@@ -52,13 +53,28 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False, future=True)
 
 
+_readonly: dict[int, Engine] = {}
+
+
+def _readonly_engine(engine: Engine) -> Engine:
+    key = id(engine)
+    if key not in _readonly:
+        _readonly[key] = engine.execution_options(kaowu_readonly=True)
+    return _readonly[key]
+
+
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    s = session_factory(engine)()
+def session_scope(engine: Engine | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. `readonly=True`: a read-only
+    unit (deferred BEGIN on SQLite, so it never takes the write lock; always rolled back)."""
+    engine = engine or get_engine()
+    s = session_factory(_readonly_engine(engine) if readonly else engine)()
     try:
         yield s
-        s.commit()
+        if readonly:
+            s.rollback()
+        else:
+            s.commit()
     except BaseException:
         s.rollback()
         raise

@@ -24,7 +24,7 @@ def login_page() -> None:
             st.error(err)
         else:
             st.rerun()
-    with session_scope(session.engine()) as s:
+    with session_scope(session.engine(), readonly=True) as s:
         demo = demo_loaded(s)
     if demo:
         st.info(f"演示数据已载入。演示账号：center（考试中心）、prov11 / prov44（省）、city4401（地市）、"
@@ -35,7 +35,7 @@ def sidebar(actor: Actor) -> None:
     with st.sidebar:
         st.markdown(f"**{actor.name}** · {actor.role_label}")
         st.caption(actor.org_name)
-        with session_scope(session.engine()) as s:
+        with session_scope(session.engine(), readonly=True) as s:
             terms = s.execute(select(ExamTerm.id, ExamTerm.name, ExamTerm.is_current)
                               .order_by(ExamTerm.is_current.desc(), ExamTerm.id.desc())).all()
         if terms:

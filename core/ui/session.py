@@ -74,7 +74,7 @@ def current_actor() -> auth.Actor | None:
     sid = st.session_state.get(SID) or _sid_from_cookie()
     if not sid:
         return None
-    with session_scope(engine()) as s:
+    with session_scope(engine(), readonly=True) as s:
         user = auth.session_user(s, sid)
         if user is None:
             st.session_state.pop(SID, None)

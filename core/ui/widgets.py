@@ -29,9 +29,9 @@ def run_service(fn: Callable, *args: Any, success: str | None = None, **kwargs: 
 
 
 def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Read-only service call; DomainError shown, returns None."""
+    """Read-only service call (nothing it does is committed); DomainError shown, returns None."""
     try:
-        with session_scope(engine()) as s:
+        with session_scope(engine(), readonly=True) as s:
             return fn(s, *args, **kwargs)
     except DomainError as e:
         st.error(e.message)
@@ -43,7 +43,7 @@ def window_banner(actor: Actor, kind: str) -> bool:
     if not actor.term_is_current:
         st.info("当前查看的是历史考次：只能查询、查看和导出，不能修改。")
         return False
-    with session_scope(engine()) as s:
+    with session_scope(engine(), readonly=True) as s:
         state = window_state(s, actor, kind)
     if not state.applies:
         st.caption(state.message)

@@ -116,3 +116,19 @@ def test_disabled_org_cannot_log_in_and_live_session_dies(seed):
         assert auth.session_user(s, sid) is None
         with pytest.raises(AuthError, match="未启用"):
             auth.authenticate(s, "site110002", seed.password)
+
+
+def test_readonly_scope_never_commits(seed):
+    from core.models import Subject
+    with session_scope(seed.engine, readonly=True) as s:
+        s.add(Subject(code="99", name="只读测试", level=1, duration_min=90))
+        s.flush()
+    with session_scope(seed.engine, readonly=True) as s:
+        assert s.scalar(select(func.count()).select_from(Subject).where(Subject.code == "99")) == 0
+
+
+def test_specs_and_menu_are_consistent():
+    from core import admin, menu, specs
+    specs.load_all()
+    assert admin.check_all() == []
+    assert menu.check_menu() == []
