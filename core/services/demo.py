@@ -1,7 +1,7 @@
 """`python -m core demo`: a realistic, living NCRE system for a newcomer to look around."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -3,27 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from core.services import ncre_setup as ns
-from core.ui.session import require_actor
-from core.ui.widgets import org_picker, query, run_service, window_banner
+from core.ui.ncre import site_setting_head
+from core.ui.widgets import query, run_service
 
 FLASH = "ncre_a13_flash"
 
-actor = require_actor()
-st.title("考点容量设置")
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
-site_id = org_picker(actor)
-if site_id is None:
-    st.stop()
-ctx = query(ns.site_context, actor, site_id)
-if ctx is None:
-    st.stop()
-if ctx.can_edit:
-    editable = window_banner(actor, "pre_reg_setting")
-else:
-    st.info(ns.SITE_ONLY_NOTE)
-    st.caption(f"{ctx.label}　{ctx.window.text}")
-    editable = False
+actor, site_id, ctx, editable = site_setting_head("考点容量设置", FLASH)
 
 cap = query(ns.get_capacity, actor, site_id)
 if cap is None:

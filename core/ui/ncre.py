@@ -1,0 +1,32 @@
+"""The shared head of the NCRE site set-up pages (001 §10–§18)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.auth import Actor
+from core.services import ncre_setup as ns
+from core.ui.session import require_actor
+from core.ui.widgets import org_picker, query, window_banner
+
+
+def site_setting_head(title: str, flash_key: str) -> tuple[Actor, int, ns.SiteContext, bool]:
+    """Title, the last save's message, the site (own site, or picked by an upper level), and whether
+    its controls are editable now: only the site itself, inside its 报名前设置时间, in the current 考次.
+    Stops the page when there is no site to show."""
+    actor = require_actor()
+    st.title(title)
+    if msg := st.session_state.pop(flash_key, None):
+        st.success(msg)
+    site_id = org_picker(actor)
+    if site_id is None:
+        st.stop()
+    ctx = query(ns.site_context, actor, site_id)
+    if ctx is None:
+        st.stop()
+    if ctx.can_edit:
+        editable = window_banner(actor, "pre_reg_setting")
+    else:
+        st.info(ns.SITE_ONLY_NOTE)
+        st.caption(f"{ctx.label}　{ctx.window.text}")
+        editable = False
+    return actor, site_id, ctx, editable
