@@ -9,10 +9,12 @@ from core.ui.session import require_actor
 from core.ui.widgets import org_picker, query, window_banner
 
 
-def site_setting_head(title: str, flash_key: str) -> tuple[Actor, int, ns.SiteContext, bool]:
+def site_setting_head(title: str, flash_key: str, upper_note: str | None = None
+                      ) -> tuple[Actor, int, ns.SiteContext, bool]:
     """Title, the last save's message, the site (own site, or picked by an upper level), and whether
-    its controls are editable now: only the site itself, inside its 报名前设置时间, in the current 考次.
-    Stops the page when there is no site to show."""
+    its controls are editable now. Site-set pages (upper_note None): only the site itself, inside its
+    报名前设置时间. Province-set pages (§12, §19): the level above, inside its own window; the site
+    sees `upper_note`. Always read-only in a past 考次. Stops the page when there is no site to show."""
     actor = require_actor()
     st.title(title)
     if msg := st.session_state.pop(flash_key, None):
@@ -23,6 +25,11 @@ def site_setting_head(title: str, flash_key: str) -> tuple[Actor, int, ns.SiteCo
     ctx = query(ns.site_context, actor, site_id)
     if ctx is None:
         st.stop()
+    if upper_note is not None:
+        if ctx.can_edit_upper:
+            return actor, site_id, ctx, window_banner(actor, "pre_reg_setting")
+        st.info(upper_note)
+        return actor, site_id, ctx, False
     if ctx.can_edit:
         editable = window_banner(actor, "pre_reg_setting")
     else:

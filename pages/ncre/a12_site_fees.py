@@ -5,26 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from core.services import ncre_setup as ns
-from core.ui.session import require_actor
-from core.ui.widgets import org_picker, query, run_service, window_banner
+from core.ui.ncre import site_setting_head
+from core.ui.widgets import query, run_service
 
 FLASH = "ncre_a12_flash"
 
-actor = require_actor()
-st.title("考点费用设置")
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
-site_id = org_picker(actor)
-if site_id is None:
-    st.stop()
-ctx = query(ns.site_context, actor, site_id)
-if ctx is None:
-    st.stop()
-editable = False
-if ctx.can_edit_upper:
-    editable = window_banner(actor, "pre_reg_setting")
-else:
-    st.info("考点费用的设置权限在省里，考点只能查看。如显示“未设置”，请先向省里申请设置本考点费用信息。")
+actor, site_id, ctx, editable = site_setting_head(
+    "考点费用设置", FLASH,
+    upper_note="考点费用的设置权限在省里，考点只能查看。如显示“未设置”，请先向省里申请设置本考点费用信息。")
 
 fees = query(ns.list_site_fees, actor, site_id)
 if fees is None:

@@ -3,26 +3,14 @@ import pandas as pd
 import streamlit as st
 
 from core.services import ncre_setup as ns
-from core.ui.session import require_actor
-from core.ui.widgets import org_picker, query, run_service, window_banner
+from core.ui.ncre import site_setting_head
+from core.ui.widgets import query, run_service
 
 FLASH = "ncre_a19_flash"
 
-actor = require_actor()
-st.title("学籍报考设置")
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
-site_id = org_picker(actor)
-if site_id is None:
-    st.stop()
-ctx = query(ns.site_context, actor, site_id)
-if ctx is None:
-    st.stop()
-editable = False
-if ctx.can_edit_upper:
-    editable = window_banner(actor, "pre_reg_setting")
-else:
-    st.info("考点学籍报考的设置权限在省里，考点只能查看；如不正确，请向省里申请修改本考点学籍报考设置信息。")
+actor, site_id, ctx, editable = site_setting_head(
+    "学籍报考设置", FLASH,
+    upper_note="考点学籍报考的设置权限在省里，考点只能查看；如不正确，请向省里申请修改本考点学籍报考设置信息。")
 
 info = query(ns.get_registry_setting, actor, site_id)
 if info is None:
