@@ -12,6 +12,9 @@ if st.session_state.pop("kaowu_pw_changed", False):
     st.page_link("pages/home.py", label="进入首页", icon=":material/home:")
 if st.session_state.get("kaowu_must_change"):
     st.warning("首次登录（或密码已被重置），请先修改密码后再使用系统。")
+    if st.button("退出登录", icon=":material/logout:"):
+        session.logout()
+        st.rerun()
 st.caption(auth.PASSWORD_RULE)
 with st.form("change_pw", clear_on_submit=False):
     old = st.text_input("原密码", type="password", max_chars=200)
