@@ -32,7 +32,7 @@ from sqlalchemy import inspect as sa_inspect
 from core.auth import ADMIN_ROLES, ROLES, Actor
 from core.errors import ValidationError
 
-MASK_KINDS = ("id", "phone", "account", "email")
+MASK_KINDS = ("id", "phone", "account", "email", "record")
 FILTER_KINDS = ("text", "choice", "bool", "date_range", "number_range")
 FORM_KINDS = ("text", "textarea", "int", "bool", "choice", "date", "datetime", "password")
 ID_KEY = "id"  # every row dict carries the primary key under this key

@@ -75,10 +75,28 @@ def mask_email(v: Any) -> Any:
     return f"{masked}@{domain}"
 
 
+# keys of a stored record (audit before/after) that hold personal or account data
+RECORD_KEYS: dict[str, Callable[[Any], Any]] = {
+    "phone": mask_phone, "mobile": mask_phone, "id_number": mask_id, "account": mask_account,
+    "account_no": mask_account, "email": mask_email,
+}
+
+
+def mask_record(v: Any) -> Any:
+    """Mask the personal fields of a record (a dict, e.g. an audit row's before/after), recursively."""
+    if isinstance(v, dict):
+        return {k: (RECORD_KEYS[k](x) if k in RECORD_KEYS and x is not None and not isinstance(x, (dict, list))
+                    else mask_record(x)) for k, x in v.items()}
+    if isinstance(v, list):
+        return [mask_record(x) for x in v]
+    return v
+
+
 MASKERS: dict[str, Callable[[Any], Any]] = {
     "id": mask_id,
     "phone": mask_phone,
     "account": mask_account,
+    "record": mask_record,
     "email": mask_email,
 }
 

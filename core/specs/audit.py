@@ -81,8 +81,8 @@ AUDIT_LOG = register(EntitySpec(
     detail_fields=(
         Column("term", "考次", expr=select(ExamTerm.name).where(ExamTerm.id == AuditLog.term_id)
                .correlate(AuditLog).scalar_subquery()),
-        Column("before", "修改前"),
-        Column("after", "修改后"),
+        Column("before", "修改前", mask="record"),
+        Column("after", "修改后", mask="record"),
     ),
     filters=(
         Filter("action", "操作", "choice", choices=_action_choices),

@@ -132,3 +132,21 @@ def test_specs_and_menu_are_consistent():
     specs.load_all()
     assert admin.check_all() == []
     assert menu.check_menu() == []
+
+
+def test_audit_detail_masks_personal_fields(seed):
+    """A user's phone in an audit row's before/after is masked when shown (the user list masks it too)."""
+    from core import specs
+    from core.services import listing, orgs
+    from core.specs.audit import AUDIT_LOG
+    specs.load_all()
+    prov = seed.actor("prov11")
+    with session_scope(seed.engine) as s:
+        uid = seed.users["site110001"]
+        orgs.update_user(s, prov, uid, phone="13912345678")
+    with session_scope(seed.engine) as s:
+        page = listing.list_rows(s, prov, AUDIT_LOG, filters={}, keyword="用户", sort=None, page=1, page_size=50)
+        row_id = next(r[listing.ID_KEY] for r in page.rows if r["entity"] == "用户" and r["action"] in ("update", "修改"))
+        detail = listing.get_row(s, prov, AUDIT_LOG, row_id)
+    text = repr(detail)
+    assert "13912345678" not in text and "139****5678" in text
