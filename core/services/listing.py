@@ -25,7 +25,7 @@ from core.auth import Actor, in_scope, require_role
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.exports.tabular import XLSX_MAX_ROWS, write_csv, write_xlsx
 from core.masking import MASKERS
-from core.services.base import audit, require_window
+from core.services.base import audit, audit_rows, ensure_audited, jsonable, require_window
 
 MAX_KEYWORD = 100
 MAX_TEXT_FILTER = 200
@@ -493,10 +493,13 @@ def create_row(s: Session, actor: Actor, spec: EntitySpec, values: dict) -> str:
     if spec.window:
         require_window(s, actor, spec.window)
     cleaned = clean_form(spec, values, editing=False, choices=form_choices(s, actor, spec))
+    since = audit_rows(s)
     try:
         spec.create(s, actor, cleaned)
     except ValidationError as e:
         raise _field_error(spec, e) from None
+    ensure_audited(s, actor, since, "create", spec.title, summary=f"新增{spec.title}",
+                   after={k: jsonable(v) for k, v in cleaned.items()})
     s.flush()
     return "新增成功。"
 
@@ -510,10 +513,13 @@ def update_row(s: Session, actor: Actor, spec: EntitySpec, id: int, values: dict
     _require_ids(s, actor, spec, [id])
     cleaned = clean_form(spec, values, editing=True, choices=form_choices(s, actor, spec),
                          keep_blank=frozenset(keep_blank))
+    since = audit_rows(s)
     try:
         spec.update(s, actor, id, cleaned)
     except ValidationError as e:
         raise _field_error(spec, e) from None
+    ensure_audited(s, actor, since, "update", spec.title, id, summary=f"修改{spec.title}",
+                   after={k: jsonable(v) for k, v in cleaned.items()})
     s.flush()
     return "修改成功。"
 
@@ -524,7 +530,10 @@ def delete_rows(s: Session, actor: Actor, spec: EntitySpec, ids: list[int]) -> s
     if spec.window:
         require_window(s, actor, spec.window)
     ids = _require_ids(s, actor, spec, ids)
+    since = audit_rows(s)
     msg = spec.delete(s, actor, ids)
+    ensure_audited(s, actor, since, "delete", spec.title, summary=f"删除{spec.title} {len(ids)} 条",
+                   after={"ids": ids})
     s.flush()
     return msg or f"已删除 {len(ids)} 条记录。"
 
@@ -543,6 +552,9 @@ def run_action(s: Session, actor: Actor, spec: EntitySpec, key: str, ids: list[i
     ids = _require_ids(s, actor, spec, ids)
     if not action.bulk and len(ids) != 1:
         raise ValidationError(f"“{action.label}”一次只能处理一条记录，请只勾选一条。")
+    since = audit_rows(s)
     msg = action.handler(s, actor, ids)
+    ensure_audited(s, actor, since, action.key, spec.title, summary=f"{action.label}：{len(ids)} 条",
+                   after={"ids": ids})
     s.flush()
     return msg or f"{action.label}：已处理 {len(ids)} 条记录。"

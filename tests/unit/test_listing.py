@@ -381,3 +381,24 @@ def test_unscoped_spec_lists_nothing(seed):
     with session_scope(seed.engine) as s:
         assert s.scalar(select(func.count()).select_from(AuditLog)) >= 1
         assert listing.list_rows(s, c, unscoped).total == 0
+
+
+def test_kit_writes_are_always_audited_once(seed):
+    """A callback that audits gets no second row; one that forgets gets the kit's generic row."""
+    from sqlalchemy import func
+
+    from core.models import AuditLog
+    p, site = seed.actor("prov11"), seed.actor("site110001")
+
+    def count(s, **kw):
+        return s.scalar(select(func.count()).select_from(AuditLog).filter_by(**kw))
+
+    with session_scope(seed.engine) as s:
+        before_touch, before_upd = count(s, action="touch_all"), count(s, entity="机构", action="update")
+        listing.run_action(s, p, ORGS, "touch_all", [seed.orgs["110001"], seed.orgs["110002"]])
+        listing.update_row(s, site, ORGS, seed.orgs["110001"], {"remark": "审计"})
+    with session_scope(seed.engine) as s:
+        assert count(s, action="touch_all") == before_touch + 1
+        row = s.scalar(select(AuditLog).where(AuditLog.action == "touch_all").order_by(AuditLog.id.desc()))
+        assert row.after == {"ids": [seed.orgs["110001"], seed.orgs["110002"]]}
+        assert count(s, entity="机构", action="update") == before_upd + 1
