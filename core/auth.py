@@ -127,6 +127,8 @@ def generate_password() -> str:
 
 
 # ---------------------------------------------------------------- login, lockout, sessions
+WRONG_LOGIN = (f"用户名或密码错误。连续 {LIMITS.max_login_failures} 次错误将锁定账号 "
+               f"{LIMITS.lockout_minutes} 分钟。")
 _DUMMY_HASH = bcrypt.hashpw(b"dummy-password-1", bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
 
 
@@ -142,20 +144,19 @@ def authenticate(s: Session, username: str, password: str, now: datetime | None 
     if user is None:
         verify_password(password, _DUMMY_HASH)  # same timing as a real check
         _audit_login(s, None, username, "login_failed", "用户不存在")
-        raise AuthError("用户名或密码错误。")
+        raise AuthError(WRONG_LOGIN)
     if user.locked_until and user.locked_until > now:
         mins = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         _audit_login(s, user, username, "login_locked", "账号锁定中")
         raise AuthError(f"登录失败次数过多，账号已锁定，请 {mins} 分钟后再试。")
     if not verify_password(password, user.password_hash):
         user.failed_logins = (user.failed_logins or 0) + 1
-        left = LIMITS.max_login_failures - user.failed_logins
-        if left <= 0:
+        if user.failed_logins >= LIMITS.max_login_failures:
             user.locked_until = now + timedelta(minutes=LIMITS.lockout_minutes)
             user.failed_logins = 0
             msg = f"登录失败次数过多，账号已锁定 {LIMITS.lockout_minutes} 分钟。"
         else:
-            msg = f"用户名或密码错误（再错 {left} 次将锁定账号）。"
+            msg = WRONG_LOGIN  # the same text as for an unknown user: no account enumeration
         _audit_login(s, user, username, "login_failed", msg)
         s.flush()
         raise AuthError(msg)

@@ -150,3 +150,12 @@ def test_audit_detail_masks_personal_fields(seed):
         detail = listing.get_row(s, prov, AUDIT_LOG, row_id)
     text = repr(detail)
     assert "13912345678" not in text and "139****5678" in text
+
+
+def test_wrong_password_and_unknown_user_look_the_same(seed):
+    msgs = []
+    for name in ("site110003", "no-such-user"):
+        with session_scope(seed.engine) as s, pytest.raises(AuthError) as e:
+            auth.authenticate(s, name, "wrong-pass-1")
+        msgs.append(e.value.message)
+    assert msgs[0] == msgs[1] == auth.WRONG_LOGIN
