@@ -278,6 +278,15 @@ def clean_form(spec: EntitySpec, raw: dict[str, Any], *, editing: bool,
     return out
 
 
+def to_date(v: Any) -> date:
+    """A date from a date, a datetime or an ISO text (ValueError otherwise)."""
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v))
+
+
 def _convert(f: FormField, v: Any, choices: dict | None) -> Any:
     if f.kind in ("text", "textarea", "password"):
         v = str(v)
@@ -306,12 +315,8 @@ def _convert(f: FormField, v: Any, choices: dict | None) -> Any:
             raise ValueError(f"{f.label}的取值无效，请从列表中选择。")
         return v
     if f.kind == "date":
-        if isinstance(v, datetime):
-            return v.date()
-        if isinstance(v, date):
-            return v
         try:
-            return date.fromisoformat(str(v))
+            return to_date(v)
         except ValueError:
             raise ValueError(f"{f.label}须为日期（如 2026-03-28）。") from None
     if f.kind == "datetime":

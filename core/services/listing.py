@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 from sqlalchemy import Date, DateTime, Numeric, String, Time, and_, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.admin import ID_KEY, MAX_PAGE_SIZE, Column, EntitySpec, Filter, FormErrors, clean_form
+from core.admin import ID_KEY, MAX_PAGE_SIZE, Column, EntitySpec, Filter, FormErrors, clean_form, to_date
 from core.auth import Actor, in_scope, require_role
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.exports.tabular import XLSX_MAX_ROWS, write_csv, write_xlsx
@@ -84,12 +84,8 @@ def _is_datetime(expr) -> bool:
 def _as_date(v: Any) -> date | None:
     if v in (None, ""):
         return None
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
     try:
-        return date.fromisoformat(str(v))
+        return to_date(v)
     except ValueError:
         raise ValidationError(f"日期格式不正确：{v}") from None
 
