@@ -324,24 +324,20 @@ def get_row(s: Session, actor: Actor, spec: EntitySpec, id: int) -> dict:
     return rows[0]
 
 
+def _choices(s: Session, actor: Actor, spec: EntitySpec, items) -> dict[str, dict]:
+    require_view(actor, spec)
+    return {f.key: dict(f.choices(s, actor) if callable(f.choices) else f.choices)
+            for f in items if f.choices is not None}
+
+
 def filter_choices(s: Session, actor: Actor, spec: EntitySpec) -> dict[str, dict]:
     """The options of each choice filter, computed in the actor's scope: filter key -> {value: label}."""
-    require_view(actor, spec)
-    out: dict[str, dict] = {}
-    for f in spec.filters:
-        if f.choices is not None:
-            out[f.key] = dict(f.choices(s, actor) if callable(f.choices) else f.choices)
-    return out
+    return _choices(s, actor, spec, spec.filters)
 
 
 def form_choices(s: Session, actor: Actor, spec: EntitySpec) -> dict[str, dict]:
     """The options of each choice form field: field key -> {value: label}."""
-    require_view(actor, spec)
-    out: dict[str, dict] = {}
-    for f in spec.form_fields:
-        if f.choices is not None:
-            out[f.key] = dict(f.choices(s, actor) if callable(f.choices) else f.choices)
-    return out
+    return _choices(s, actor, spec, spec.form_fields)
 
 
 def describe_filters(spec: EntitySpec, filters: dict | None, keyword: str | None,
