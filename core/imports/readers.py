@@ -21,6 +21,7 @@ from defusedxml import ElementTree as SafeET
 
 from core.config import LIMITS
 from core.errors import ValidationError
+from core.exports.tabular import col_letter
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
 ZIP_MAGIC = b"PK\x03\x04"
@@ -44,16 +45,6 @@ class Grid:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, 0-based col) -> message
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (row1, col1, row2, col2); cols 0-based
-
-
-def col_letter(idx: int) -> str:
-    """0 -> 'A', 27 -> 'AB'."""
-    s = ""
-    idx += 1
-    while idx:
-        idx, rem = divmod(idx - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def cell_ref(row: int, col: int) -> str:
