@@ -502,10 +502,15 @@ def _confirm_body(spec: EntitySpec, actor: Actor, k: _Keys, ids: list[int], a: A
         except DomainError as e:
             st.error(e.message)
             return
-        _flash(k, "success", msg)
-        _bump(k)
-        _close_dialog(k)
-        st.rerun()
+        _done(k, msg)
+
+
+def _done(k: _Keys, msg: str) -> None:
+    """A write succeeded: show its message on the next run, refresh the list, close the dialog."""
+    _flash(k, "success", msg)
+    _bump(k)
+    _close_dialog(k)
+    st.rerun()
 
 
 def _field_widget(f: FormField, key: str, init: Any, *, editing: bool, hidden: bool, choices: dict) -> None:
@@ -587,7 +592,4 @@ def _form_body(spec: EntitySpec, actor: Actor, k: _Keys, id: int | None) -> None
     except DomainError as e:
         general.error(e.message)
         return
-    _flash(k, "success", msg)
-    _bump(k)
-    _close_dialog(k)
-    st.rerun()
+    _done(k, msg)
