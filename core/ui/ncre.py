@@ -6,7 +6,7 @@ import streamlit as st
 from core.auth import Actor
 from core.services import ncre_setup as ns
 from core.ui.session import require_actor
-from core.ui.widgets import org_picker, query, window_banner
+from core.ui.widgets import org_picker, query, show_flash, window_banner
 
 
 def site_setting_head(title: str, flash_key: str, upper_note: str | None = None
@@ -17,8 +17,7 @@ def site_setting_head(title: str, flash_key: str, upper_note: str | None = None
     sees `upper_note`. Always read-only in a past 考次. Stops the page when there is no site to show."""
     actor = require_actor()
     st.title(title)
-    if msg := st.session_state.pop(flash_key, None):
-        st.success(msg)
+    show_flash(flash_key)
     site_id = org_picker(actor)
     if site_id is None:
         st.stop()

@@ -38,6 +38,19 @@ def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         return None
 
 
+def flash(key: str, message: str) -> None:
+    """Keep `message` for the next run and rerun: a save's confirmation survives the st.rerun()
+    that refreshes the page. `show_flash(key)` shows it."""
+    st.session_state[key] = message
+    st.rerun()
+
+
+def show_flash(key: str) -> None:
+    """Show (once) the message a previous run left with `flash(key, ...)`."""
+    if msg := st.session_state.pop(key, None):
+        st.success(msg)
+
+
 def window_banner(actor: Actor, kind: str) -> bool:
     """Show the operation-window state; returns True when changes are allowed now."""
     if not actor.term_is_current:

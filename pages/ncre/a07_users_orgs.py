@@ -7,7 +7,7 @@ from core.imports.specs_users import USERS_SPEC
 from core.services import orgs
 from core.ui.import_panel import import_panel
 from core.ui.session import engine, require_actor
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service, show_flash
 
 P = "ncre_a07_"
 FLASH, SECRET, CONFIRM, ORG, NONCE = P + "flash", P + "secret", P + "confirm", P + "org", P + "nonce"
@@ -18,19 +18,13 @@ actor = require_actor()
 st.title("用户与机构管理")
 st.caption("用户与机构管理不受操作时间限制，任何时间都可以进行。机构信息和用户信息只有本机构和上级机构的用户能够看到。")
 
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
+show_flash(FLASH)
 if secret := st.session_state.pop(SECRET, None):
     st.success(f"{secret['what']}：{secret['name']}（登录用户名 {secret['username']}）。一次性密码如下，只显示这一次：")
     st.code(secret["password"], language=None)
     st.warning("请通过安全途径（当面或电话）把一次性密码交给本人，不要用群聊或邮件群发；本人首次登录后必须修改密码。")
 if not actor.term_is_current:
     st.info("当前查看的是历史考次：机构的“是否启用”只能查看；机构信息和用户不分考次，仍可修改。")
-
-
-def flash(text: str) -> None:
-    st.session_state[FLASH] = text
-    st.rerun()
 
 
 def ask(kind: str, target: int) -> None:
@@ -108,7 +102,7 @@ def manage() -> None:
             if detail.can_edit_name_code:
                 values |= {"name": name, "code": code}
             if run_service(orgs.update_org, actor, detail.id, values):
-                flash(f"“{name if detail.can_edit_name_code else detail.name}”的机构信息已保存。")
+                flash(FLASH, f"“{name if detail.can_edit_name_code else detail.name}”的机构信息已保存。")
 
         if detail.is_above:  # things set by the level above
             c1, c2, c3 = st.columns(3)
@@ -116,11 +110,11 @@ def manage() -> None:
                          disabled=not detail.term_writable,
                          help="只有当前考次启用的机构，其用户才能登录后台。历史考次不能修改。"):
                 if run_service(orgs.set_org_enabled, actor, detail.id, not detail.enabled):
-                    flash(f"“{detail.name}”已在本考次{'停用' if detail.enabled else '启用'}。")
+                    flash(FLASH, f"“{detail.name}”已在本考次{'停用' if detail.enabled else '启用'}。")
             if c2.button("取消审核" if detail.reviewed else "审核机构信息", key=f"{P}review_{detail.id}",
                          help="已审核的机构信息不能修改；审核状态不影响机构的使用。"):
                 if run_service(orgs.set_org_reviewed, actor, detail.id, not detail.reviewed):
-                    flash(f"“{detail.name}”已{'取消审核' if detail.reviewed else '审核'}。")
+                    flash(FLASH, f"“{detail.name}”已{'取消审核' if detail.reviewed else '审核'}。")
             if c3.button("删除机构", key=f"{P}delorg_{detail.id}"):
                 ask("delete_org", detail.id)
 
@@ -143,7 +137,7 @@ def manage() -> None:
                                       contact=n_contact, phone=n_phone, email=n_email)
                     if new:
                         st.session_state[NONCE] = n + 1
-                        flash(f"已新增{child}机构“{new.name}”，已在当前考次启用。")
+                        flash(FLASH, f"已新增{child}机构“{new.name}”，已在当前考次启用。")
 
         # ---------------------------------------------------------- 用户管理
         st.subheader(f"{detail.name}的用户管理")
@@ -179,7 +173,7 @@ def manage() -> None:
                 st.session_state.pop(CONFIRM, None)
                 if what == "delete_user":
                     if run_service(orgs.delete_user, actor, target):
-                        flash(f"已删除用户“{target_name}”。")
+                        flash(FLASH, f"已删除用户“{target_name}”。")
                 elif what == "reset":
                     res = run_service(orgs.reset_password, actor, target)
                     if res:
@@ -188,7 +182,7 @@ def manage() -> None:
                         st.rerun()
                 elif what == "delete_org":
                     if run_service(orgs.delete_org, actor, target):
-                        flash(f"已删除机构“{detail.name}”。")
+                        flash(FLASH, f"已删除机构“{detail.name}”。")
 
         if users:
             ulabels = {u.id: f"{u.name}（{u.passport_id}）" + ("（本人）" if u.is_self else "") for u in users}
@@ -198,7 +192,7 @@ def manage() -> None:
             edit = c1.toggle("修改", key=f"{P}edit_{uid}")
             if c2.button("停用" if sel.enabled else "启用", key=f"{P}able_{uid}"):
                 if run_service(orgs.set_user_enabled, actor, uid, not sel.enabled):
-                    flash(f"已{'停用' if sel.enabled else '启用'}用户“{sel.name}”。")
+                    flash(FLASH, f"已{'停用' if sel.enabled else '启用'}用户“{sel.name}”。")
             # the service refuses these for oneself; ask for a confirmation only when it can go ahead
             if c3.button("重置密码", key=f"{P}reset_{uid}"):
                 if sel.is_self:
@@ -222,7 +216,7 @@ def manage() -> None:
                 if save_user:
                     if run_service(orgs.update_user, actor, uid, name=e_name, email=e_email,
                                    phone=e_phone.strip() or None, passport_id=e_pid):
-                        flash(f"用户“{e_name.strip()}”已保存。")
+                        flash(FLASH, f"用户“{e_name.strip()}”已保存。")
 
         with st.expander("新增用户", expanded=not users):
             st.info("一个通行证ID只能绑定一个机构。新用户的角色由机构级别决定"

@@ -6,7 +6,7 @@ from core.models.ncre import START_ONLY_WINDOWS, WINDOW_KINDS, WINDOW_MODULES
 from core.models.org import ORG_KINDS
 from core.services import ncre_setup as ns
 from core.ui.session import require_actor
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service, show_flash
 
 FLASH = "ncre_a09_flash"
 PAGE_SIZE = 50
@@ -14,8 +14,7 @@ PAGE_SIZE = 50
 actor = require_actor()
 st.title("考点操作时间设置")
 st.info("提示：1、控制考点管理员操作，由上级管理员设置。 2、考生网报时间的设置在《报名前设置》→《考生报名时间设置》中，不是此页面！")
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
+show_flash(FLASH)
 if not actor.term_is_current:
     st.info("当前查看的是历史考次：只能查询、查看和导出，不能修改。")
 
@@ -82,10 +81,8 @@ with st.form("set_window"):
 if save:
     n = run_service(ns.set_windows, actor, chosen, kind, start, None if kind in START_ONLY_WINDOWS else end)
     if n is not None:
-        st.session_state[FLASH] = f"已设置 {n} 个机构的{WINDOW_KINDS[kind]}。"
-        st.rerun()
+        flash(FLASH, f"已设置 {n} 个机构的{WINDOW_KINDS[kind]}。")
 if clear:
     n = run_service(ns.clear_windows, actor, chosen, kind)
     if n is not None:
-        st.session_state[FLASH] = f"已清除 {n} 个机构的{WINDOW_KINDS[kind]}。"
-        st.rerun()
+        flash(FLASH, f"已清除 {n} 个机构的{WINDOW_KINDS[kind]}。")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service, window_banner
+from core.ui.widgets import flash, query, run_service, window_banner
 
 FLASH = "ncre_a10_flash"
 
@@ -48,8 +48,7 @@ if ctx.can_edit:
                          group_payment=group_payment, review_required=review_required, class_required=class_required,
                          max_subjects=max_subjects, allow_self_print=allow_self_print)
         if ok is not None:
-            st.session_state[FLASH] = "考点报名综合设置已保存。"
-            st.rerun()
+            flash(FLASH, "考点报名综合设置已保存。")
 
 if ctx.can_edit_upper:
     st.subheader("允许考生选择意向考试日期")
@@ -61,5 +60,4 @@ if ctx.can_edit_upper:
         save_intent = st.form_submit_button("保存", type="primary", disabled=not upper_open)
     if save_intent:
         if run_service(ns.set_allow_intent_date, actor, site_id, allowed) is not None:
-            st.session_state[FLASH] = f"已{'启用' if allowed else '停用'}{ctx.label}的允许考生选择意向考试日期。"
-            st.rerun()
+            flash(FLASH, f"已{'启用' if allowed else '停用'}{ctx.label}的允许考生选择意向考试日期。")

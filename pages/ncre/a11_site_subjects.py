@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a11_flash"
 
@@ -49,8 +49,7 @@ if ctx.can_edit:
             add = st.form_submit_button("添加", type="primary", disabled=not editable)
         if add:
             if run_service(ns.add_site_subject, actor, site_id, pick, start, end) is not None:
-                st.session_state[FLASH] = f"已添加开考科目（{o['code']}）{o['name']}。"
-                st.rerun()
+                flash(FLASH, f"已添加开考科目（{o['code']}）{o['name']}。")
 
     if subjects:
         st.subheader("删除开考科目")
@@ -61,6 +60,5 @@ if ctx.can_edit:
             delete = st.form_submit_button("删除", disabled=not editable)
         if delete:
             if run_service(ns.delete_site_subject, actor, site_id, target) is not None:
-                st.session_state[FLASH] = f"已删除开考科目{names[target]}。"
-                st.rerun()
+                flash(FLASH, f"已删除开考科目{names[target]}。")
     st.caption("不建议在报名时间内更改考点开考科目设置。")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a12_flash"
 
@@ -46,8 +46,7 @@ if ctx.can_edit_upper and fees:
         values = {k: (None if v is None else Decimal(str(v))) for k, v in new.items()}
         n = run_service(ns.set_site_fees, actor, site_id, values)
         if n is not None:
-            st.session_state[FLASH] = f"已保存（{n} 个科目的费用有变化）。"
-            st.rerun()
+            flash(FLASH, f"已保存（{n} 个科目的费用有变化）。")
 
 if ctx.can_edit_upper:
     with st.expander("按科目批量设置多个考点"):
@@ -66,5 +65,4 @@ if ctx.can_edit_upper:
                 msg = f"已为 {out['set']} 个考点设置{subjects[subject]}的人次费。"
                 if out["skipped"]:
                     msg += f"以下考点未开考该科目，已跳过：{'、'.join(out['skipped'])}。"
-                st.session_state[FLASH] = msg
-                st.rerun()
+                flash(FLASH, msg)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a13_flash"
 
@@ -44,8 +44,7 @@ with st.form("capacity"):
     save = st.form_submit_button("保存", type="primary", disabled=not editable)
 if save:
     if run_service(ns.save_capacity, actor, site_id, total, subject_caps) is not None:
-        st.session_state[FLASH] = f"考点容量已保存：总科次 {total}。"
-        st.rerun()
+        flash(FLASH, f"考点容量已保存：总科次 {total}。")
 
 with st.expander("说明"):
     st.markdown(

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a14_flash"
 
@@ -41,8 +41,7 @@ elif ctx.can_edit:
             save = st.form_submit_button("保存", type="primary", disabled=not editable)
         if save:
             if run_service(ns.save_intent_quotas, actor, site_id, quotas) is not None:
-                st.session_state[FLASH] = "意向考试人数已保存。"
-                st.rerun()
+                flash(FLASH, "意向考试人数已保存。")
 
 with st.expander("说明", expanded=bool(info["allow_intent_date"])):
     st.markdown(

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a15_flash"
 
@@ -35,8 +35,7 @@ if ctx.can_edit:
         save = st.form_submit_button("保存", type="primary", disabled=not editable)
     if save:
         if run_service(ns.save_online_reg, actor, site_id, enabled, start, end) is not None:
-            st.session_state[FLASH] = "考生报名时间设置已保存。"
-            st.rerun()
+            flash(FLASH, "考生报名时间设置已保存。")
 
 with st.expander("说明"):
     st.markdown(

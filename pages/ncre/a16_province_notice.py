@@ -3,14 +3,13 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.session import require_actor
-from core.ui.widgets import query, run_service, window_banner
+from core.ui.widgets import flash, query, run_service, show_flash, window_banner
 
 FLASH = "ncre_a16_flash"
 
 actor = require_actor()
 st.title("省报名通告设置")
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
+show_flash(FLASH)
 
 provinces = dict(query(ns.notice_provinces, actor) or [])
 if not provinces:
@@ -45,6 +44,5 @@ if can_edit:
         save = st.form_submit_button("保存", type="primary", disabled=not editable)
     if save:
         if run_service(ns.save_province_notice, actor, province_id, content) is not None:
-            st.session_state[FLASH] = "省报名通告已保存。"
-            st.rerun()
+            flash(FLASH, "省报名通告已保存。")
 st.caption("已设置的省通告将在所有报考本省考生的报名报考信息采集页面和报名信息详细页面展示。")

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a17_flash"
 
@@ -20,8 +20,7 @@ if ctx.can_edit:
         save = st.form_submit_button("保存", type="primary", disabled=not editable)
     if save:
         if run_service(ns.save_site_notice, actor, site_id, new) is not None:
-            st.session_state[FLASH] = "考点报名通告已保存。" if new.strip() else "考点报名通告已清空。"
             st.session_state.pop("a17_new", None)  # the 新通告 box starts empty again
-            st.rerun()
+            flash(FLASH, "考点报名通告已保存。" if new.strip() else "考点报名通告已清空。")
 st.caption("考点通告的目的是告知本考点的考生在报名时需要注意的事项；已设置的考点通告将在所有报考本考点考生的"
            "报名报考信息采集页面和报名信息详细页面展示。")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a18_flash"
 
@@ -31,6 +31,5 @@ if ctx.can_edit:
     if save:
         items = run_service(ns.save_class_options, actor, site_id, text)
         if items is not None:
-            st.session_state[FLASH] = f"班级选项已保存（{len(items)} 个）。" if items else "班级选项已清空（不设置）。"
-            st.rerun()
+            flash(FLASH, f"班级选项已保存（{len(items)} 个）。" if items else "班级选项已清空（不设置）。")
 st.caption("不建议在报名期间清除或修改已有的班级选项设置。")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.services import ncre_setup as ns
 from core.ui.ncre import site_setting_head
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service
 
 FLASH = "ncre_a19_flash"
 
@@ -44,8 +44,7 @@ if ctx.can_edit_upper:
         ok = run_service(ns.save_registry_setting, actor, site_id, registry_enabled=enabled,
                          only_province_registry=only_prov, only_site_registry=only_site, allowed_sites=allowed)
         if ok is not None:
-            st.session_state[FLASH] = "学籍报考设置已保存。"
-            st.rerun()
+            flash(FLASH, "学籍报考设置已保存。")
 
 with st.expander("学籍报考规则（启用学籍库前提下）"):
     st.markdown(

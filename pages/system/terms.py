@@ -8,7 +8,7 @@ import streamlit as st
 from core.services import orgs
 from core.ui import session
 from core.ui.session import require_actor
-from core.ui.widgets import query, run_service
+from core.ui.widgets import flash, query, run_service, show_flash
 
 P = "sys_terms_"
 FLASH = P + "flash"
@@ -20,13 +20,7 @@ if actor.role != "center_admin":
     st.stop()
 st.caption("考次内机构和各项设置按考次保存；管理员用户绑定到机构，不分考次。只能修改当前考次的数据，"
            "历史考次只能查询、查看和导出。")
-if msg := st.session_state.pop(FLASH, None):
-    st.success(msg)
-
-
-def flash(text: str) -> None:
-    st.session_state[FLASH] = text
-    st.rerun()
+show_flash(FLASH)
 
 
 def fmt(d: datetime | None) -> str:
@@ -73,7 +67,7 @@ if create:
         if res["is_current"]:
             st.session_state.pop(session.TERM, None)  # look at the new current 考次
         c = res["copied"]
-        flash(f"考次已创建{'并设为当前考次' if res['is_current'] else ''}：复制机构 {c.get('org_term', 0)} 个、"
+        flash(FLASH, f"考次已创建{'并设为当前考次' if res['is_current'] else ''}：复制机构 {c.get('org_term', 0)} 个、"
               f"考点报名综合设置 {c.get('site_setting', 0)} 条、考点开考科目 {c.get('site_subject', 0)} 条、"
               f"考点费用 {c.get('site_fee', 0)} 条、省开考科目 {c.get('province_subject', 0)} 条、"
               f"省报名通告 {c.get('province_notice', 0)} 条。")
@@ -89,7 +83,7 @@ if terms:
         if c2.button("设为当前考次", key=P + "set_current", disabled=not sure):
             if run_service(orgs.set_current_term, actor, target):
                 st.session_state.pop(session.TERM, None)
-                flash(f"当前考次已切换为{others[target]}。")
+                flash(FLASH, f"当前考次已切换为{others[target]}。")
     else:
         st.caption("只有一个考次。")
 
@@ -116,5 +110,5 @@ if terms:
             if run_service(orgs.update_term, actor, tid, e_code, e_name,
                            datetime.combine(e_sd, e_st) if e_sd else None,
                            datetime.combine(e_ed, e_et) if e_ed else None):
-                flash("考次已保存。")
+                flash(FLASH, "考次已保存。")
     st.caption("历史考次不能修改。")
