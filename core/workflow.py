@@ -336,6 +336,23 @@ def file_path(digest: str) -> Path:
     return file_store_dir() / digest[:2] / digest[2:4] / digest
 
 
+def save_blob(data: bytes) -> str:
+    """Write already-checked bytes to the content-addressed file store (atomically); returns the SHA-256."""
+    digest = sha256(data).hexdigest()
+    path = file_path(digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return digest
+
+
 def store_file(s: Session, actor: Actor, data: bytes, filename: str, allowed: Sequence[str] = ("image/jpeg",),
                max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS) -> Attachment:
     """Check an upload by its CONTENT and keep it (content-addressed). Returns the new Attachment,
@@ -355,18 +372,7 @@ def store_file(s: Session, actor: Actor, data: bytes, filename: str, allowed: Se
         _check_image(data, mime, max_pixels)
     elif mime == "application/pdf" and b"%%EOF" not in data[-2048:]:
         raise ValidationError("PDF 文件不完整或已损坏。", "附件")
-    digest = sha256(data).hexdigest()
-    path = file_path(digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    digest = save_blob(data)
     att = Attachment(sha256=digest, filename=_safe_filename(filename), mime=mime, size=len(data),
                      uploaded_by=actor.user_id)
     s.add(att)

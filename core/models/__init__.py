@@ -2,12 +2,18 @@
 from core.models.base import Base  # noqa: F401
 from core.models.org import AuditLog, AuthSession, ExamTerm, Org, OrgTerm, User  # noqa: F401
 from core.models.ncre import (  # noqa: F401
+    CancelledRegistration,
     Candidate,
+    CandidateAccount,
+    CandidatePhoto,
+    Enrollment,
     IntentQuota,
     OpWindow,
+    PaymentOrder,
     ProvinceNotice,
     ProvinceSubject,
     Registration,
+    RegistryRecord,
     SiteFee,
     SiteSetting,
     SiteSubject,

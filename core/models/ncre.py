@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -170,7 +171,7 @@ class ProvinceNotice(Base):
 
 
 class Candidate(TimestampMixin, Base):
-    """考生 (the registration issue extends this). The ID number is the key."""
+    """考生 identity across 考次. The ID number (证件号码) is the key (§20.5, §22.4)."""
 
     __tablename__ = "candidate"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,8 +184,107 @@ class Candidate(TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(100))
 
 
+class CandidateAccount(TimestampMixin, Base):
+    """通行证 (the candidate's front-end login, §22.9). `password_hash` None = the initial password
+    (证件号码后 6 位) still applies; the candidate must change it at first login."""
+
+    __tablename__ = "candidate_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    passport_id: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(100), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    name: Mapped[str | None] = mapped_column(String(50))
+    id_number: Mapped[str | None] = mapped_column(String(40), index=True)  # who it was created for
+    password_hash: Mapped[str | None] = mapped_column(String(100))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RegistryRecord(TimestampMixin, Base):
+    """学籍 (§20–21): independent of 考次; one per 证件号码, owned by the site that imported it last."""
+
+    __tablename__ = "registry_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    id_type: Mapped[str] = mapped_column(String(20), default="居民身份证")
+    id_number: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    gender: Mapped[str | None] = mapped_column(String(4))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    ethnicity: Mapped[str | None] = mapped_column(String(20))
+    education: Mapped[str | None] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(100))
+    major: Mapped[str | None] = mapped_column(String(100))
+    class_name: Mapped[str | None] = mapped_column(String(50))
+    student_no: Mapped[str | None] = mapped_column(String(40))
+    enrol_year: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    remark: Mapped[str | None] = mapped_column(String(200))
+
+
+class Enrollment(TimestampMixin, Base):
+    """报名信息: one candidate in one 考次 at one site (§22.5 报名信息 = personal data + photo).
+    Its own copy of the personal data: registry changes do not touch it (§21.5)."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (UniqueConstraint("term_id", "candidate_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("candidate_account.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10), default="group")  # group 集体报名 / individual 考生注册
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_registry: Mapped[bool] = mapped_column(Boolean, default=False)  # 学籍考生 (§25.4)
+    review_app_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="SET NULL"), index=True)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_rejected: Mapped[bool] = mapped_column(Boolean, default=False)  # 照片审核不通过: must re-upload
+    id_type: Mapped[str] = mapped_column(String(20), default="居民身份证")
+    id_number: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    gender: Mapped[str | None] = mapped_column(String(4))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    ethnicity: Mapped[str | None] = mapped_column(String(20))
+    education: Mapped[str | None] = mapped_column(String(20))
+    occupation: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(100))
+    major: Mapped[str | None] = mapped_column(String(100))
+    class_name: Mapped[str | None] = mapped_column(String(50))
+    student_no: Mapped[str | None] = mapped_column(String(40))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(200))
+    extra: Mapped[str | None] = mapped_column(String(200))
+    remark: Mapped[str | None] = mapped_column(String(200))
+    intent_date: Mapped[date | None] = mapped_column(Date)
+
+
+class PaymentOrder(Base):
+    """A payment: a site's 集体缴费批次 (kind 'group', §25.6) or a candidate's own order ('individual').
+    Paid through a PaymentProvider (core.services.payment); `provider_ref` is its order number."""
+
+    __tablename__ = "payment_order"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="group")
+    state: Mapped[str] = mapped_column(String(10), default="unpaid")  # unpaid / paid / deleted
+    candidate_count: Mapped[int] = mapped_column(Integer, default=0)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    subject_codes: Mapped[str | None] = mapped_column(String(200))
+    amount: Mapped[float] = mapped_column(Numeric(12, 2), default=0)
+    provider: Mapped[str] = mapped_column(String(20), default="offline")
+    provider_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payer_ref: Mapped[str | None] = mapped_column(String(100))  # 线下缴费凭证号
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    delete_reason: Mapped[str | None] = mapped_column(String(500))
+
+
 class Registration(TimestampMixin, Base):
-    """One 报考 (candidate × subject) at a site in a 考次. Capacity rules count these."""
+    """One 报考 (candidate × subject) at a site in a 考次 (报考信息, §22.5). Capacity counts these rows."""
 
     __tablename__ = "registration"
     __table_args__ = (UniqueConstraint("term_id", "candidate_id", "subject_id"),)
@@ -192,8 +292,48 @@ class Registration(TimestampMixin, Base):
     term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment.id", ondelete="CASCADE"), index=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10), default="group")  # group / individual
+    fee: Mapped[float] = mapped_column(Numeric(10, 2), default=0, server_default="0")
     paid: Mapped[bool] = mapped_column(Boolean, default=False)
-    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"), index=True)
     intent_date: Mapped[date | None] = mapped_column(Date)
+
+
+class CancelledRegistration(Base):
+    """取消考试 (§25.9): the cancelled 报考 as it was, with the reason. View only (§27), never restored."""
+
+    __tablename__ = "cancelled_registration"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
+    id_type: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(10))
+    fee: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class CandidatePhoto(Base):
+    """The site's photo directory of a 考次 (§23): one photo per 证件号码. Kept when the 报名信息 is
+    deleted or overwritten; 考生照片检测 (§24) re-links it."""
+
+    __tablename__ = "candidate_photo"
+    __table_args__ = (UniqueConstraint("term_id", "site_id", "id_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    id_number: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

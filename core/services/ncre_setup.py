@@ -225,7 +225,7 @@ def _setting_values(site: Org, st: SiteSetting | None) -> dict:
 
 def _registered(s: Session, site_id: int, term_id: int, subject_id: int | None = None) -> int:
     q = select(func.count()).select_from(Registration).where(
-        Registration.site_id == site_id, Registration.term_id == term_id, Registration.cancelled.is_(False))
+        Registration.site_id == site_id, Registration.term_id == term_id)
     if subject_id is not None:
         q = q.where(Registration.subject_id == subject_id)
     return int(s.scalar(q) or 0)
@@ -233,7 +233,7 @@ def _registered(s: Session, site_id: int, term_id: int, subject_id: int | None =
 
 def _registered_by_subject(s: Session, site_id: int, term_id: int) -> dict[int, int]:
     rows = s.execute(select(Registration.subject_id, func.count()).where(
-        Registration.site_id == site_id, Registration.term_id == term_id, Registration.cancelled.is_(False))
+        Registration.site_id == site_id, Registration.term_id == term_id)
         .group_by(Registration.subject_id)).all()
     return {sid: int(n) for sid, n in rows}
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from core.db import session_scope
 from core.errors import DomainError, NotFound, PermissionDenied, ReadOnlyTerm, ValidationError, WindowClosed
 from core.models import (
-    AuditLog, Candidate, IntentQuota, OpWindow, ProvinceSubject, Registration, SiteSetting, SiteSubject, Subject,
+    AuditLog, CancelledRegistration, Candidate, IntentQuota, OpWindow, ProvinceSubject, Registration, SiteSetting,
+    SiteSubject, Subject,
 )
 from core.services import ncre_setup as ns
 from core.services.ncre_setup import RegistryInfo, registry_admission
@@ -108,8 +109,13 @@ def add_registrations(seed, site_code, subject_code, n, cancelled=False):
             c = Candidate(id_number=f"T{tag}{i:06d}", name=f"考生{i}")
             s.add(c)
             s.flush()
-            s.add(Registration(term_id=cur(seed), site_id=sid(seed, site_code), candidate_id=c.id,
-                               subject_id=subject, cancelled=cancelled))
+            if cancelled:  # a cancelled 报考 lives in cancelled_registration, not registration
+                s.add(CancelledRegistration(term_id=cur(seed), site_id=sid(seed, site_code), candidate_id=c.id,
+                                            subject_id=subject, id_type="居民身份证", id_number=c.id_number,
+                                            name=c.name, channel="group", reason="测试"))
+            else:
+                s.add(Registration(term_id=cur(seed), site_id=sid(seed, site_code), candidate_id=c.id,
+                                   subject_id=subject))
 
 
 def audit_rows(seed, entity):
