@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -286,6 +286,92 @@ def transition(s: Session, actor: Actor, spec: WorkflowSpec, app_id: int, action
     if spec.on_transition:
         spec.on_transition(s, actor, app, t)
     return app
+
+
+def submit_many(s: Session, actor: Actor, spec: WorkflowSpec, items: Mapping[str, int],
+                reviewer_org_id: int | None = None) -> dict[str, int]:
+    """Bulk `submit`: {subject_key: org_id} -> {subject_key: application id}, set-based (one INSERT for
+    the new ones, one UPDATE for those reopened from `spec.reopen_states`, events in bulk, ONE audit row).
+    The caller has already checked scope for every org_id. Existing applications in other states are
+    returned unchanged (idempotent)."""
+    if spec.submit_roles and actor.role not in spec.submit_roles:
+        raise PermissionDenied(f"{spec.title}仅限{'、'.join(role_label(r) for r in spec.submit_roles)}提交。")
+    if not items:
+        return {}
+    keys = list(items)
+    existing: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(keys), 900):
+        chunk = keys[i:i + 900]
+        existing.update({k: (aid, st) for aid, k, st in s.execute(
+            select(Application.id, Application.subject_key, Application.state)
+            .where(Application.kind == spec.kind, Application.subject_key.in_(chunk)))})
+    new_keys = [k for k in keys if k not in existing]
+    reopen = [existing[k][0] for k in keys if k in existing and existing[k][1] in spec.reopen_states]
+    events: list[dict[str, Any]] = []
+    name = f"{actor.name}（{actor.org_name}）"[:100]
+    if new_keys:
+        rows = s.execute(insert(Application).returning(Application.id, Application.subject_key,
+                                                       sort_by_parameter_order=True),
+                         [dict(kind=spec.kind, subject_key=k, org_id=items[k], reviewer_org_id=reviewer_org_id,
+                               term_id=actor.term_id, state=spec.initial, data={}, applicant_id=actor.user_id,
+                               version=1) for k in new_keys]).all()
+        for aid, k in rows:
+            existing[k] = (aid, spec.initial)
+            events.append(dict(application_id=aid, action="submit", from_state=None, to_state=spec.initial,
+                               actor_id=actor.user_id, actor_name=name))
+    if reopen:
+        before = {aid: st for aid, st in existing.values() if aid in set(reopen)}
+        for i in range(0, len(reopen), 900):
+            s.execute(update(Application).where(Application.id.in_(reopen[i:i + 900]))
+                      .values(state=spec.initial, version=Application.version + 1, updated_at=func.now(),
+                              applicant_id=actor.user_id).execution_options(synchronize_session=False))
+        events += [dict(application_id=aid, action="resubmit", from_state=before[aid], to_state=spec.initial,
+                        actor_id=actor.user_id, actor_name=name) for aid in reopen]
+    if events:
+        s.execute(insert(ApplicationEvent), events)
+        audit(s, actor, "submit", spec.title, None, after={"new": len(new_keys), "reopened": len(reopen)},
+              summary=f"批量提交{spec.title}：新提交 {len(new_keys)} 个，重新提交 {len(reopen)} 个")
+    return {k: existing[k][0] for k in keys}
+
+
+def transition_many(s: Session, actor: Actor, spec: WorkflowSpec, app_ids: Sequence[int], action: str,
+                    reason: str | None = None) -> list[int]:
+    """Bulk `transition` (批量审核): the same checks as `transition`, applied set-based. Applications
+    not in scope or not in a from-state are skipped. Returns the ids that moved; ONE audit row."""
+    t = spec.transition_for(action)
+    if actor.role not in t.roles:
+        raise PermissionDenied(f"“{t.title}”仅限{'、'.join(role_label(r) for r in t.roles)}操作。")
+    reason = (reason or "").strip() or None
+    if t.needs_reason and not reason:
+        raise ValidationError(f"{t.title}必须填写原因。", "原因")
+    if reason and len(reason) > MAX_REASON_LEN:
+        raise ValidationError(f"原因不能超过 {MAX_REASON_LEN} 个字符。", "原因")
+    moved: list[tuple[int, str]] = []
+    ids = list(dict.fromkeys(app_ids))
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        rows = s.execute(select(Application.id, Application.state).where(
+            Application.id.in_(chunk), Application.kind == spec.kind, Application.state.in_(t.from_states),
+            _visible(actor))).all()
+        if not rows:
+            continue
+        res = s.execute(update(Application).where(Application.id.in_([r[0] for r in rows]),
+                                                  Application.state.in_(t.from_states))
+                        .values(state=t.to_state, version=Application.version + 1, updated_at=func.now())
+                        .execution_options(synchronize_session=False))
+        if res.rowcount != len(rows):
+            raise StaleVersion("部分申请已被他人处理，本次未做任何修改；请刷新后重试。")
+        moved += [(r[0], r[1]) for r in rows]
+    if moved:
+        name = f"{actor.name}（{actor.org_name}）"[:100]
+        s.execute(insert(ApplicationEvent), [dict(application_id=aid, action=t.action, from_state=st,
+                                                  to_state=t.to_state, actor_id=actor.user_id, actor_name=name,
+                                                  reason=reason) for aid, st in moved])
+        audit(s, actor, t.action, spec.title, None, after={"count": len(moved), "state": t.to_state,
+                                                            "reason": reason,
+                                                            "ids": [aid for aid, _ in moved[:1000]]},
+              summary=f"批量{t.title}：{len(moved)} 个" + (f"，原因：{reason}" if reason else ""))
+    return [aid for aid, _ in moved]
 
 
 # ---------------------------------------------------------------- attachments

@@ -310,6 +310,8 @@ class ImportSpec:
 
     - `prepare(ctx, rows)`: once, before row checks; do bulk look-ups here (one query, not one per row).
     - `validate_row(ctx, row)`: returns/yields (column key or None, message) for each problem.
+    - `check_all(ctx, rows)`: once, after row checks and duplicates, for rules across rows (capacity);
+      returns/yields (ImportRow or None, column key or None, message).
     - `before_import(ctx)`: permission / window checks; raise DomainError to refuse.
     - `commit(session, actor, rows, options) -> dict`: writes the valid rows. Return what the page
       should show: "written" (int), "message" (str), optional "table" (list of dicts) and
@@ -326,6 +328,10 @@ class ImportSpec:
     validate_row: Callable[[ImportContext, ImportRow], RowErrors] | None = None
     prepare: Callable[[ImportContext, list[ImportRow]], None] | None = None
     before_import: Callable[[ImportContext], None] | None = None
+    check_all: Callable[[ImportContext, list[ImportRow]], Iterable[tuple[ImportRow | None, str | None, str]]] | None = None
+    reader: Callable[[bytes, str], tuple[bytes, str]] | None = None  # unwraps the upload (ZIP) to the table file
+    upload_types: Sequence[str] = ("xlsx", "csv", "xls", "xlsm")  # the uploader's filter (refused ones get a message)
+    upload_label: str = ".xlsx 或 .csv"
     roles: Sequence[str] | None = None
     modes: Sequence[str] = (ALL_OR_NOTHING, ONLY_VALID)  # the first is the default
     max_rows: int = DEFAULT_MAX_ROWS
@@ -645,7 +651,8 @@ def run_import(db: Engine | Session, spec: ImportSpec, actor: Actor, data: bytes
             spec.before_import(ctx)
         progress(0.05, "正在读取文件…")
         try:
-            grid = read_grid(data, filename, spec.sheet_name, max_rows=max_rows)
+            inner, inner_name = spec.reader(data, filename) if spec.reader else (data, filename)  # 集体报名: Excel in a ZIP
+            grid = read_grid(inner, inner_name, spec.sheet_name, max_rows=max_rows)
         except ImportFileError as e:
             result.errors.append(ImportIssue(None, "", e.message))
             return result
@@ -680,6 +687,14 @@ def run_import(db: Engine | Session, spec: ImportSpec, actor: Actor, data: bytes
                     if key:
                         row.failed.add(key)
         _duplicate_issues(spec, rows)
+        if spec.check_all:
+            labels = {c.key: c.label for c in spec.columns}
+            for row, key, msg in spec.check_all(ctx, [r for r in rows if r.ok]) or ():
+                issue = ImportIssue(row.line if row else None, labels.get(key, key or ""), msg)
+                if row is None:
+                    result.errors.append(issue)
+                else:
+                    row.errors.append(issue)
         order = {c.label: i for i, c in enumerate(spec.columns)}
         for row in rows:
             row.errors.sort(key=lambda e: order.get(e.column.split("+")[0], len(order)))

@@ -64,8 +64,8 @@ def import_panel(spec: ImportSpec, actor: Actor, engine: Engine,
         st.success(done.message)
         _show_summary(done.summary, p)
 
-    upload = st.file_uploader(f"选择填写好的文件（.xlsx 或 .csv，不超过 {LIMITS.max_upload_mb} MB）",
-                              type=["xlsx", "csv", "xls", "xlsm"], key=f"{p}file_{state[f'{p}nonce']}",
+    upload = st.file_uploader(f"选择填写好的文件（{spec.upload_label}，不超过 {LIMITS.max_upload_mb} MB）",
+                              type=list(spec.upload_types), key=f"{p}file_{state[f'{p}nonce']}",
                               disabled=disabled)
     options = options_widgets(p) if options_widgets else {}
     modes = list(spec.modes)
