@@ -296,12 +296,18 @@ def cancel_exam(s: Session, actor: Actor, ids: list[int], reason: str, subject_i
     site_id = _writer(s, actor, enrollments, "取消考试")
     reg.lock_capacity(s, site_id, actor.term_id)  # serialise with registrations at this site
     by_id = {e.id: e for e in enrollments}
-    q = (select(Registration, PaymentOrder.kind).outerjoin(PaymentOrder, PaymentOrder.id == Registration.order_id)
+    q = (select(Registration, PaymentOrder.kind, PaymentOrder.state)
+         .outerjoin(PaymentOrder, PaymentOrder.id == Registration.order_id)
          .where(Registration.enrollment_id.in_(list(by_id))))
     if subject_id:
         q = q.where(Registration.subject_id == subject_id)
     rows = s.execute(q).all()
-    group_paid = [r for r, kind in rows if r.paid and kind == "group"]
+    batch_locked = [r for r, _, state in rows if not r.paid and state == "unpaid"]
+    if batch_locked:
+        e = by_id[batch_locked[0].enrollment_id]
+        raise DomainError(f"{e.name} 的报考科目已被未支付的集体缴费批次锁定，不能取消；请先支付或删除该批次。")
+    group_paid = [r for r, kind, _ in rows if r.paid and kind == "group"]
+    rows = [(r, kind) for r, kind, _ in rows]
     if group_paid:
         e = by_id[group_paid[0].enrollment_id]
         raise DomainError(f"集体报名缴费的考生无法取消考试（如 {e.name}，证件号后 4 位 {id_last4(e.id_number)}）；"
