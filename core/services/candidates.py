@@ -499,3 +499,27 @@ def intent_dates(s: Session, actor: Actor) -> list[date]:
     return [d for (d,) in s.execute(select(Enrollment.intent_date).where(
         Enrollment.term_id == actor.term_id, in_scope(actor, Enrollment.site_id),
         Enrollment.intent_date.isnot(None)).distinct().order_by(Enrollment.intent_date))]
+
+
+def photo_bytes(s: Session, actor: Actor, enrollment_id: int) -> bytes | None:
+    """The candidate's linked photo (scoped), or None."""
+    from core.workflow import file_path
+
+    e = _scoped(s, actor, [enrollment_id])[0]
+    if not e.photo_sha256:
+        return None
+    path = file_path(e.photo_sha256)
+    return path.read_bytes() if path.exists() else None
+
+
+def site_flags(s: Session, actor: Actor, site_id: int) -> dict[str, Any]:
+    """What the 考生管理 page needs to know about a site: its switches and whether the actor may write."""
+    from core.models import Org as _Org
+
+    site = s.scalar(select(_Org).where(_Org.id == site_id, in_scope(actor, _Org.id)))
+    if site is None:
+        raise NotFound("考点不存在或不在您的管理范围内。")
+    st = reg.site_setting(s, site_id, actor.term_id)
+    return {"own": actor.role == "site_admin" and actor.org_id == site_id,
+            "group_payment": bool(st and st.group_payment), "review_required": bool(st and st.review_required),
+            "group_registration": bool(st and st.group_registration), "label": org_label(site)}
