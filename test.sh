@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
-  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+# chromium for the browser tests; a CJK font so its screenshots show Chinese instead of boxes.
+if { [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; } && [ "$(id -u)" = 0 ]; then
+  pkgs="chromium fonts-wqy-microhei"
+  apt-get install -y -q $pkgs >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $pkgs >/dev/null; }
 fi
 exec .venv/bin/python -m pytest "$@"

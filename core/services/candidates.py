@@ -420,6 +420,8 @@ def submit_review(s: Session, actor: Actor, ids: list[int]) -> int:
     for e in enrollments:
         e.review_app_id = apps[reg.review_key(actor.term_id, e.id_number)]
         e.locked = True
+    audit(s, actor, "lock", "考生报名信息", None, org_id=site_id, after={"count": len(enrollments)},
+          summary=f"提交信息审核并锁定报名信息：{len(enrollments)} 名考生")
     return len(enrollments)
 
 
@@ -458,7 +460,10 @@ def export_registrations(s: Session, actor: Actor, q: CandidateQuery) -> tuple[b
                 for i, (_, name, idn, code, cls, scode, sname) in enumerate(items, start=1):
                     yield [seq, name, id_last4(idn), code, cls or "", f"({scode}) {sname}", len(items), i]
     data = write_xlsx(header, rows(), sheet_name="考生报考信息")
-    audit(s, actor, "export", "考生报考信息", None, after={"candidates": len(ids), "filters": _jsonable(q.as_dict())},
+    filters = _jsonable(q.as_dict())
+    if filters.get("id_number"):
+        filters["id_number"] = mask_id(filters["id_number"])
+    audit(s, actor, "export", "考生报考信息", None, after={"candidates": len(ids), "filters": filters},
           summary=f"导出查询结果报考数据：{len(ids)} 名考生")
     return data, len(ids)
 

@@ -12,6 +12,7 @@ page cannot forget either: pages never build SQL. Masking happens here, on the s
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -340,6 +341,9 @@ def form_choices(s: Session, actor: Actor, spec: EntitySpec) -> dict[str, dict]:
     return _choices(s, actor, spec, spec.form_fields)
 
 
+_ID_LIKE = re.compile(r"[0-9]{11,17}[0-9Xx]")  # an ID number or a phone typed into the keyword box
+
+
 def describe_filters(spec: EntitySpec, filters: dict | None, keyword: str | None,
                      choices: dict[str, dict] | None = None) -> str:
     """The conditions in words, e.g. '操作=导出；时间=2026-01-01 至 2026-01-31；关键字=张'."""
@@ -362,9 +366,13 @@ def describe_filters(spec: EntitySpec, filters: dict | None, keyword: str | None
             text = "、".join(str(labels.get(x, x)) for x in vals)
         else:
             text = str(v)
+            col = next((c for c in spec.columns if c.key == f.key and c.mask), None)
+            if col is not None:  # the audit log never holds a full ID number or phone
+                text = MASKERS[col.mask](text)
         parts.append(f"{f.label}={text}")
     if keyword and keyword.strip():
-        parts.append(f"关键字={keyword.strip()}")
+        kw = keyword.strip()
+        parts.append(f"关键字={MASKERS['id'](kw) if _ID_LIKE.fullmatch(kw) else kw}")
     return "；".join(parts) if parts else "全部"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from core.auth import Actor
 from core.config import LIMITS
 from core.errors import DomainError
-from core.imports.engine import MODE_LABELS, ImportResult, ImportSpec, run_import, template_bytes
+from core.imports.engine import MODE_LABELS, ONLY_VALID, ImportResult, ImportSpec, run_import, template_bytes
 
 
 def _show_result(result: ImportResult, prefix: str) -> None:
@@ -104,7 +104,8 @@ def import_panel(spec: ImportSpec, actor: Actor, engine: Engine,
     _show_result(result, p)
     if not result.can_commit:
         if not result.file_error and result.mode == "all_or_nothing":
-            st.error("文件中有错误，按“全部成功才导入”不能导入；请修改后重新上传，或改选“只导入正确行”。")
+            alt = "，或改选“只导入正确行”" if ONLY_VALID in spec.modes else ""
+            st.error(f"文件中有错误，按“全部成功才导入”不能导入；请下载错误报告，修改后重新上传{alt}。")
         return result
     label = "确认导入" if result.ok else f"确认导入（只导入 {result.valid} 行正确数据）"
     if st.button(label, key=f"{p}commit", type="primary", disabled=disabled):
