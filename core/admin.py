@@ -71,7 +71,7 @@ class Filter:
     expr: the SQL expression filtered on; default is the model attribute named `key`.
     choices: {stored value: label}, or callable(session, actor) -> that dict (computed by the
           service, in the actor's scope).
-    expanded: True puts the filter in the 更多条件 expander.
+    expanded: True puts the filter in the 更多查询条件 expander.
     clause: optional callable(value) -> SQL condition, replacing the default condition of `kind`.
     """
 

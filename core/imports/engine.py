@@ -504,7 +504,9 @@ def _map_header(spec: ImportSpec, grid: Grid) -> tuple[_Header | None, list[Impo
     for (r, j), msg in grid.cell_errors.items():
         if r == line:
             issues.append(ImportIssue(line, _norm_label(cells[j]) if j < len(cells) else col_letter(j), f"表头{msg}"))
-    # A column with data but no header cannot be matched to anything.
+    # A column with data but no header cannot be matched to anything (also right of the last header).
+    width = max((len(c) for _, c in grid.rows[header_at + 1:]), default=0)
+    blank_cols += list(range(len(cells), width))
     if blank_cols:
         for dline, dcells in grid.rows[header_at + 1:]:
             for j in list(blank_cols):

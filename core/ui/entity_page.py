@@ -4,7 +4,7 @@
     from core.ui.entity_page import entity_page
     entity_page(AUDIT_LOG)
 
-Renders: title, window banner, filter bar (main filters + 更多条件), 关键字, 查询/重置, sort picker,
+Renders: title, window banner, filter bar (main filters + 更多查询条件), 关键字, 查询/重置, sort picker,
 the table (multi-row selection), paging (共 N 条), 新增/修改/删除/查看详情 and the spec's actions on the
 selected rows (with a confirmation step where declared), and 导出 Excel/CSV of the whole filtered
 result. Buttons a role may not use are hidden, buttons that cannot be used now are disabled, and
@@ -198,7 +198,7 @@ def _filter_bar(spec: EntitySpec, k: _Keys, choices: dict) -> None:
         _grid(items, render)
         if more:
             active = any(key in _applied(k)["filters"] for key in (f.key for f in more))
-            with st.expander("更多条件", expanded=active, icon=":material/filter_list:"):
+            with st.expander("更多查询条件", expanded=active, icon=":material/filter_list:"):
                 _grid(more, lambda f: _filter_input(f, k, choices))
         b1, b2, _ = st.columns([1, 1, 8])
         with b1:

@@ -58,7 +58,7 @@ def test_renders_for_each_role(page, logs, user):
     labels = [b.label for b in at.button]
     assert "查询" in labels and "重置" in labels and "导出 Excel" in labels
     assert "新增" not in labels and "删除" not in labels  # read-only spec
-    assert [x.label for x in at.expander] == ["更多条件"]
+    assert [x.label for x in at.expander] == ["更多查询条件"]
 
 
 def test_keyword_search_and_reset(page, logs):
