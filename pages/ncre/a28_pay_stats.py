@@ -4,34 +4,10 @@ import plotly.express as px
 import streamlit as st
 
 from core.services import reg_stats as rs
-from core.ui.session import require_actor
-from core.ui.widgets import query, run_service
+from core.ui.stats import stats_head
+from core.ui.widgets import query
 
-EXPORT = "kaowu_stats_pay__export"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-actor = require_actor()
-st.title("支付统计")
-st.caption(rs.NOTE)
-
-bar = st.container(horizontal=True)
-if bar.button("刷新", icon=":material/refresh:", key="stats_refresh"):
-    st.session_state.pop(EXPORT, None)
-which = {"pay": "导出 Excel（按考点）", "pay_subject": "导出 Excel（按科目）"}
-for kind, label in which.items():
-    if bar.button(label, icon=":material/download:", key=f"stats_export_{kind}"):
-        res = run_service(rs.export_stats, actor, kind)
-        if res:
-            st.session_state[EXPORT] = {"data": res[0], "name": res[1], "who": (actor.user_id, actor.term_id)}
-ex = st.session_state.get(EXPORT)
-if ex and ex["who"] == (actor.user_id, actor.term_id):
-    bar.download_button("下载 Excel", ex["data"], file_name=ex["name"], mime=XLSX, type="primary", on_click="ignore",
-                        icon=":material/file_download:", key="stats_download")
-
-table = query(rs.stats, actor, "pay")
-if table is None:
-    st.stop()
-st.caption(f"考次：{table.term_name}　统计时间：{table.generated_at:%Y-%m-%d %H:%M:%S}　考点数：{len(table.body)}")
+actor, table = stats_head("支付统计", "pay", {"pay": "导出 Excel（按考点）", "pay_subject": "导出 Excel（按科目）"})
 
 total = table.total
 m1, m2, m3, m4 = st.columns(4)

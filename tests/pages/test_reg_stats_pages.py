@@ -132,7 +132,9 @@ def test_refresh_shows_new_registrations(page, app_db):
 def test_export_offers_a_download_and_is_audited(page, app_db, f):
     at = page(f, "city1101").run()
     assert not at.get("download_button")
-    key = "stats_export_pay" if f == PAY else "stats_export"
+    kind = {"a28_reg_stats": "reg", "a28_pay_stats": "pay", "a28_candidate_stats": "candidate",
+            "a29_capacity_stats": "capacity"}[f.split("/")[-1][:-3]]
+    key = f"stats_export_{kind}"
     at.button(key=key).click().run()
     assert not at.exception and not at.error
     assert [d.label for d in at.get("download_button")] == ["下载 Excel"]
