@@ -36,3 +36,21 @@ def site_setting_head(title: str, flash_key: str, upper_note: str | None = None
         st.caption(f"{ctx.label}　{ctx.window.text}")
         editable = False
     return actor, site_id, ctx, editable
+
+
+def registration_head(title: str, flash_key: str | None = None) -> tuple[Actor, int, dict]:
+    """Title, last message, the site (own, or picked by an upper level) and its 报名管理 flags
+    (core.services.candidates.site_flags). Stops the page when there is no site to show."""
+    from core.services import candidates as cs
+
+    actor = require_actor()
+    st.title(title)
+    if flash_key:
+        show_flash(flash_key)
+    site_id = org_picker(actor)
+    if site_id is None:
+        st.stop()
+    flags = query(cs.site_flags, actor, site_id)
+    if flags is None:
+        st.stop()
+    return actor, site_id, flags

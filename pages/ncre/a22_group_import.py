@@ -2,19 +2,12 @@
 import streamlit as st
 
 from core.imports.specs_group import GROUP_SPEC
-from core.services import candidates as cs
 from core.ui.import_panel import import_panel
-from core.ui.session import engine, require_actor
-from core.ui.widgets import org_picker, query, window_banner
+from core.ui.ncre import registration_head
+from core.ui.session import engine
+from core.ui.widgets import window_banner
 
-actor = require_actor()
-st.title("集体报名信息导入")
-site_id = org_picker(actor)
-if site_id is None:
-    st.stop()
-flags = query(cs.site_flags, actor, site_id)
-if flags is None:
-    st.stop()
+actor, site_id, flags = registration_head("集体报名信息导入")
 own = flags["own"]
 if not flags["group_registration"]:
     st.warning("本考点未在《考点报名综合设置》中启用集体报名，此功能不使用。")

@@ -8,21 +8,13 @@ from core.codes import CHANNELS
 from core.services import candidates as cs
 from core.services import payment as pay
 from core.services import registration as reg
-from core.ui.session import require_actor
-from core.ui.widgets import flash, org_picker, query, run_service, show_flash, window_banner
+from core.ui.ncre import registration_head
+from core.ui.widgets import flash, query, run_service, window_banner
 
 FLASH = "ncre_a25_flash"
 PAGE_SIZE = 50
 
-actor = require_actor()
-st.title("考生管理")
-show_flash(FLASH)
-site_id = org_picker(actor)
-if site_id is None:
-    st.stop()
-flags = query(cs.site_flags, actor, site_id)
-if flags is None:
-    st.stop()
+actor, site_id, flags = registration_head("考生管理", FLASH)
 editable = window_banner(actor, "registration") if flags["own"] else False
 if not flags["own"]:
     st.info("报名数据由考点管理员在本考点报名管理时间内管理；上级机构可以查询、查看和导出。")

@@ -4,21 +4,13 @@ import streamlit as st
 
 from core.services import candidates as cs
 from core.services import registration as reg
-from core.ui.session import require_actor
-from core.ui.widgets import flash, org_picker, query, run_service, show_flash, window_banner
+from core.ui.ncre import registration_head
+from core.ui.widgets import flash, query, run_service, window_banner
 
 FLASH = "ncre_a26_flash"
 PAGE_SIZE = 50
 
-actor = require_actor()
-st.title("报名信息批量审核")
-show_flash(FLASH)
-site_id = org_picker(actor)
-if site_id is None:
-    st.stop()
-flags = query(cs.site_flags, actor, site_id)
-if flags is None:
-    st.stop()
+actor, site_id, flags = registration_head("报名信息批量审核", FLASH)
 if not flags["review_required"]:
     st.warning("本考点未在《考点报名综合设置》中启用“报名信息需审核”，此功能不使用。")
 editable = window_banner(actor, "registration") if flags["own"] and flags["review_required"] else False
