@@ -2,7 +2,12 @@
 
   python -m core init-db                 create/upgrade the schema (and the first administrator)
   python -m core create-admin NAME       add a 考试中心 administrator (prints a one-time password)
-  python -m core demo [--if-empty]       load the demo system
+  python -m core demo [--if-empty] [--candidates N]
+                                         load the demo system (and N demo candidates, default 20000)
+  python -m core import registry|group-registration|photos FILE --site CODE [--overwrite] [--report OUT.xlsx]
+                 [--dry-run] [--check-portrait]
+                                         import a file as that site's administrator in the current 考次;
+                                         exit 0 = imported, 1 = file refused or has errors, 2 = usage error
   python -m core check                   check configuration (cookie key, database, menu)
 """
 from __future__ import annotations
@@ -38,7 +43,7 @@ def cmd_create_admin(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from core.services.demo import demo_loaded, load_demo
+    from core.services.demo import demo_loaded, load_demo, load_demo_registrations
     from core.services.setup import init_db
 
     init_db(get_engine())
@@ -57,7 +62,108 @@ def cmd_demo(args) -> int:
                 return 0
             print(f"错误：{e}", file=sys.stderr)
             return 2
+        if args.candidates > 0:
+            print(f"正在载入 {args.candidates} 名演示考生…")
+            load_demo_registrations(s, n=args.candidates)
     return 0
+
+
+# ---------------------------------------------------------------- import
+IMPORT_KINDS = {"registry": "学籍数据导入", "group-registration": "集体报名信息导入", "photos": "考生照片导入"}
+ERRORS_SHOWN = 20
+
+
+def _site_actor(code: str):
+    """((site id, code, name), its administrator's Actor in the current 考次, None), or a usage error message."""
+    from sqlalchemy import select
+
+    from core.auth import actor_for
+    from core.models import ExamTerm, Org, User
+
+    with session_scope(readonly=True) as s:
+        site = s.scalar(select(Org).where(Org.code == code.strip()))
+        if site is None or site.kind != "site":
+            return None, None, f"考点代码“{code}”不存在" + ("（该代码不是考点）" if site is not None else "") + "。"
+        if s.scalar(select(ExamTerm.id).where(ExamTerm.is_current.is_(True))) is None:
+            return None, None, "系统尚未设置当前考次。"
+        user = s.scalar(select(User).where(User.org_id == site.id, User.role == "site_admin",
+                                           User.enabled.is_(True)).order_by(User.id).limit(1))
+        if user is None:
+            return None, None, f"考点（{site.code}）{site.name}没有启用的考点管理员账号，无法以考点身份导入。"
+        return (site.id, site.code, site.name), actor_for(s, user), None
+
+
+def _first_errors(result, limit: int) -> list[str]:
+    """The first errors as lines: 第 n 行【列】：message (imports) or 文件：message (photos, 证件号码 masked)."""
+    if hasattr(result, "error_table") and not hasattr(result.errors[0], "text"):
+        return [f"{r['文件']}：{r['错误信息']}" for r in result.error_table(limit)]
+    return [e.text for e in result.errors[:limit]]
+
+
+def _progress(fraction: float, text: str) -> None:
+    print(f"  [{fraction:4.0%}] {text}", file=sys.stderr, flush=True)
+
+
+def cmd_import(args) -> int:
+    from pathlib import Path
+
+    from core.errors import DomainError
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"错误：文件不存在：{path}", file=sys.stderr)
+        return 2
+    site, actor, problem = _site_actor(args.site)
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        return 2
+    site_id, site_code, site_name = site
+    data = path.read_bytes()
+    title = IMPORT_KINDS[args.kind]
+    print(f"{title}：{path.name} → 考点（{site_code}）{site_name}，操作人 {actor.username}"
+          + ("（仅校验，不写入）" if args.dry_run else ""))
+    progress = _progress if args.progress or sys.stderr.isatty() else None
+    try:
+        if args.kind == "photos":
+            from core.services.photos import import_photos
+
+            with session_scope() as s:
+                result = import_photos(s, actor, site_id, data, path.name, overwrite=args.overwrite,
+                                       check_portrait=args.check_portrait, progress=progress)
+                if args.dry_run:
+                    s.rollback()
+            written = None
+        else:
+            if args.kind == "registry":
+                from core.imports.specs_registry import import_registry_file as run
+            else:
+                from core.imports.specs_group import import_group_file as run
+            result = run(get_engine(), actor, data, path.name, site_id, overwrite=args.overwrite,
+                         dry_run=args.dry_run, progress=progress)
+            written = result.written
+    except DomainError as e:
+        print(f"未导入：{e.message}", file=sys.stderr)
+        return 1
+    totals = dict(result.totals())
+    if written is not None:
+        totals["写入"] = written
+    print("，".join(f"{k} {v}" for k, v in totals.items()))
+    print(result.message)
+    summary = getattr(result, "summary", None) or {}
+    if summary.get("message"):
+        print(summary["message"])
+    if args.kind == "photos" and args.dry_run:
+        print("（--dry-run：照片已校验，未保存到照片目录。）")
+    if not result.errors:
+        return 0
+    print(f"错误（共 {len(result.errors)} 条，前 {min(ERRORS_SHOWN, len(result.errors))} 条）：", file=sys.stderr)
+    for line in _first_errors(result, ERRORS_SHOWN):
+        print(f"  {line}", file=sys.stderr)
+    if args.report:
+        out = Path(args.report)
+        out.write_bytes(result.error_report())
+        print(f"错误报告已写入 {out}", file=sys.stderr)
+    return 1
 
 
 def cmd_check(_args) -> int:
@@ -84,7 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_create_admin)
     p = sub.add_parser("demo", help="载入演示数据（一个考试中心、两个省、地市、考点、科目、考次）")
     p.add_argument("--if-empty", action="store_true", help="已有数据时跳过而不报错")
+    p.add_argument("--candidates", type=int, default=20_000, metavar="N",
+                   help="同时载入的演示考生人数（默认 20000；0 = 不载入考生）")
     p.set_defaults(fn=cmd_demo)
+    p = sub.add_parser("import", help="以考点管理员身份导入文件（学籍 / 集体报名 / 考生照片）")
+    p.add_argument("kind", choices=list(IMPORT_KINDS), help="registry 学籍数据；group-registration 集体报名信息"
+                                                           "（ZIP 内含 Excel）；photos 考生照片（ZIP）")
+    p.add_argument("file", help="要导入的文件")
+    p.add_argument("--site", required=True, metavar="CODE", help="考点代码（以该考点的考点管理员身份导入，当前考次）")
+    p.add_argument("--overwrite", action="store_true", help="覆盖已有数据（学籍 / 报名信息 / 重名照片）")
+    p.add_argument("--report", metavar="OUT.xlsx", help="有错误时把错误报告写到此文件")
+    p.add_argument("--dry-run", action="store_true", help="只校验，不写入")
+    p.add_argument("--check-portrait", action="store_true", help="照片：检测是否为证件照（简易检测）")
+    p.add_argument("--progress", action="store_true", help="在标准错误输出显示进度")
+    p.set_defaults(fn=cmd_import)
     sub.add_parser("check", help="检查配置（cookie 密钥、菜单）").set_defaults(fn=cmd_check)
     args = parser.parse_args(argv)
     if not getattr(args, "fn", None):

@@ -1,7 +1,11 @@
 """`python -m core demo`: a realistic, living NCRE system for a newcomer to look around."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import random
+import time as _time
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -180,3 +184,478 @@ def load_demo(s: Session, now: datetime | None = None, log=print) -> dict:
 
 def demo_loaded(s: Session) -> bool:
     return bool(s.scalar(select(func.count()).select_from(User).where(User.username == "center")))
+
+
+# ================================================================ demo candidates (报名数据)
+DEMO_SEED = 2026
+DEMO_CANDIDATES = 20_000
+
+# Real county-level region codes (GB/T 2260) of the two demo provinces.
+REGIONS = {
+    "11": ("110101", "110102", "110105", "110106", "110107", "110108", "110109", "110111", "110112", "110113",
+           "110114", "110115", "110116", "110117", "110118", "110119"),
+    "44": ("440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115", "440117",
+           "440118", "440303", "440304", "440305", "440306", "440307", "440308", "440309", "440310", "440311",
+           "440402", "440507", "440604", "440605", "440606", "440803", "441302", "441900", "442000", "445102"),
+}
+ADDRESSES = {
+    "11": ("北京市海淀区学院路{}号", "北京市朝阳区建国路{}号", "北京市丰台区南三环西路{}号", "北京市昌平区回龙观东大街{}号",
+           "北京市西城区西直门外大街{}号", "北京市通州区新华大街{}号"),
+    "44": ("广州市天河区天河路{}号", "广州市番禺区大学城外环东路{}号", "深圳市南山区科技园南路{}号",
+           "深圳市福田区深南大道{}号", "佛山市南海区桂城南海大道{}号", "东莞市南城区鸿福路{}号"),
+}
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚"
+            "沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文")
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "司徒", "东方")
+GIVEN_MALE = "伟强磊军洋勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林峰建志晨博昊然轩睿泽宇航子豪梓铭嘉乐天佳"
+GIVEN_FEMALE = "芳娜敏静丽艳娟霞秀英玉兰萍婷雪琳晶颖倩慧莹欣怡思雨涵萱悦璐佳琪梦瑶月婉清诗雅欢蕾瑾彤"
+DEPARTMENTS = (
+    ("计算机学院", ("计算机科学与技术", "软件工程", "网络工程", "数据科学与大数据技术")),
+    ("经济管理学院", ("会计学", "工商管理", "金融学", "市场营销")),
+    ("外国语学院", ("英语", "日语", "商务英语")),
+    ("机械工程学院", ("机械设计制造及其自动化", "车辆工程")),
+    ("文学院", ("汉语言文学", "新闻学")),
+    ("电子信息学院", ("电子信息工程", "通信工程", "自动化")),
+    ("艺术设计学院", ("视觉传达设计", "环境设计")),
+)
+# How popular each NCRE subject is (relative weights of a registration).
+SUBJECT_WEIGHTS = {"65": 30, "14": 16, "66": 14, "24": 9, "15": 5, "16": 3, "28": 3, "26": 1, "29": 2, "61": 3,
+                   "63": 2, "64": 2, "35": 3, "36": 1.5, "37": 0.5, "38": 1.5, "39": 0.5, "41": 0.8, "42": 0.5,
+                   "43": 0.2, "44": 0.4, "45": 0.2}
+EDUCATION_WEIGHTS = (("大学本科", 55), ("大学专科", 25), ("硕士研究生", 7), ("普通高中", 4), ("中等专科", 4),
+                     ("职业高中", 2), ("博士研究生", 1), ("技工学校", 1), ("其他", 1))
+EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "outlook.com", "foxmail.com", "139.com")
+PHONE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156",
+                  "157", "158", "159", "166", "173", "177", "178", "180", "181", "182", "183", "185", "186", "187",
+                  "188", "189", "191", "198", "199")
+CANCEL_REASONS = ("考生本人申请取消（考试时间冲突）", "考生重复报考，申请取消该科目", "考生因病不能参加考试，申请取消")
+REJECT_REASONS = {"photo": "照片背景不是纯色或非近期免冠正面照", "info": "姓名与证件不一致，请核对后重新提交",
+                  "other": "请补充联系地址"}
+
+
+class DemoPeople:
+    """A deterministic generator of realistic candidates: valid 居民身份证号码 (GB 11643; about 9 % end in X),
+    Chinese names, genders matching the 17th digit, unique phones and e-mails. Shared with the benchmarks."""
+
+    def __init__(self, rnd: random.Random):
+        self.rnd = rnd
+        self.ids: set[str] = set()
+        self.emails: set[str] = set()
+        self.phones: set[str] = set()
+
+    def id_number(self, province: str, born: date, male: bool, x: bool) -> str:
+        """A new valid ID number; `x`: the check character is X (chosen by trying the sequence digits)."""
+        from core.imports.engine import id_check_char
+
+        rnd = self.rnd
+        while True:
+            region = rnd.choice(REGIONS[province])
+            seq = rnd.randrange(100)
+            sex = rnd.randrange(1 if male else 0, 10, 2)
+            first17 = f"{region}{born:%Y%m%d}{seq:02d}{sex}"
+            check = id_check_char(first17)
+            if (check == "X") == x and first17 + check not in self.ids:
+                self.ids.add(first17 + check)
+                return first17 + check
+
+    def name(self, male: bool) -> str:
+        rnd = self.rnd
+        surname = rnd.choice(COMPOUND_SURNAMES) if rnd.random() < 0.01 else rnd.choice(SURNAMES)
+        chars = GIVEN_MALE if male else GIVEN_FEMALE
+        given = rnd.choice(chars) + (rnd.choice(chars) if rnd.random() < 0.75 else "")
+        return surname + given
+
+    def phone(self) -> str:
+        while True:
+            p = self.rnd.choice(PHONE_PREFIXES) + f"{self.rnd.randrange(10 ** 8):08d}"
+            if p not in self.phones:
+                self.phones.add(p)
+                return p
+
+    def email(self, phone: str, student_no: str | None) -> str:
+        rnd = self.rnd
+        while True:
+            domain = rnd.choice(EMAIL_DOMAINS)
+            if domain == "qq.com":
+                local = str(rnd.randrange(10 ** 7, 4 * 10 ** 9))
+            elif domain == "139.com":
+                local = phone
+            elif student_no and rnd.random() < 0.3:
+                local = f"s{student_no}"
+            else:
+                local = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(3, 7)))
+                local += str(rnd.randrange(10, 99999))
+            e = f"{local}@{domain}"
+            if e not in self.emails:
+                self.emails.add(e)
+                return e
+
+    def person(self, province: str, *, student: bool = True) -> dict:
+        """Personal data (the PERSON_FIELDS of core.services.registration, without subjects)."""
+        from core.codes import ETHNICITIES, ID_CARD, OCCUPATIONS
+
+        rnd = self.rnd
+        male = rnd.random() < 0.52
+        year = rnd.randint(1995, 2008) if not student else rnd.choice((2001, 2002, 2003, 2004, 2004, 2005, 2005,
+                                                                         2006, 2006, 2007, 2000, 1999))
+        born = date(year, 1, 1) + timedelta(days=rnd.randrange(365))
+        idn = self.id_number(province, born, male, rnd.random() < 0.09)
+        edu = rnd.choices([e for e, _ in EDUCATION_WEIGHTS], [w for _, w in EDUCATION_WEIGHTS])[0]
+        if student:
+            occ = "在校学生"
+        else:
+            occ = rnd.choice(OCCUPATIONS[1:]) if rnd.random() < 0.7 else "在校学生"
+        eth = "汉族" if rnd.random() < 0.92 else rnd.choice(ETHNICITIES[1:20])
+        phone = self.phone()
+        return {"id_type": ID_CARD, "id_number": idn, "name": self.name(male), "gender": "男" if male else "女",
+                "birth_date": born, "ethnicity": eth, "education": edu, "occupation": occ, "phone": phone,
+                "email": None, "department": None, "major": None, "class_name": None, "student_no": None,
+                "postcode": None, "address": rnd.choice(ADDRESSES[province]).format(rnd.randint(1, 399)),
+                "extra": None, "remark": None, "intent_date": None}
+
+
+def demo_photos(count: int = 6) -> list[tuple[str, int]]:
+    """A handful of small 证件照-like JPEGs (144×192, plain background, head and shoulders) in the file
+    store: [(sha256, size)]."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from core.workflow import save_blob
+
+    backgrounds = ((255, 255, 255), (67, 142, 219), (214, 0, 24), (240, 240, 240), (80, 150, 230), (255, 255, 255))
+    skins = ((241, 204, 176), (224, 184, 150), (236, 196, 168), (214, 170, 140))
+    clothes = ((30, 30, 40), (40, 60, 110), (230, 230, 235), (90, 40, 40), (50, 80, 60), (20, 20, 20))
+    out = []
+    for i in range(count):
+        img = Image.new("RGB", (144, 192), backgrounds[i % len(backgrounds)])
+        d = ImageDraw.Draw(img)
+        d.ellipse((22, 140, 122, 250), fill=clothes[i % len(clothes)])  # shoulders
+        d.rectangle((60, 112, 84, 146), fill=skins[i % len(skins)])  # neck
+        d.ellipse((44, 40, 100, 116), fill=skins[i % len(skins)])  # face
+        d.chord((40, 30, 104, 92), 180, 360, fill=(25 + 10 * i, 20, 15))  # hair
+        d.ellipse((57, 70, 63, 75), fill=(30, 30, 30))
+        d.ellipse((81, 70, 87, 75), fill=(30, 30, 30))
+        d.arc((62, 88, 82, 100), 20, 160, fill=(150, 60, 60), width=2)
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=85)
+        data = buf.getvalue()
+        out.append((save_blob(data), len(data)))
+    return out
+
+
+def _round_up(x: float, step: int) -> int:
+    return int(-(-x // step) * step)
+
+
+def _split(n: int, weights: list[float]) -> list[int]:
+    total = sum(weights)
+    shares = [int(n * w / total) for w in weights]
+    for i in range(n - sum(shares)):
+        shares[i % len(shares)] += 1
+    return shares
+
+
+def load_demo_registrations(s: Session, n: int = DEMO_CANDIDATES, seed: int = DEMO_SEED,
+                            now: datetime | None = None, log=print) -> dict:
+    """Fill the current 考次 of the demo with `n` candidates at the 11 demo sites (报名信息, 报考, 学籍, photos,
+    reviews, payments, cancellations, locks), following every site's settings. Deterministic for a seed.
+
+    Capacities (SiteSubject.capacity, SiteSetting.total_capacity, IntentQuota.quota) are raised so the data
+    fits with room to spare, except one full and two nearly full subjects (the colours of 科目容量统计).
+    Bulk inserts (core.services.registration.write_people) plus the real services for reviews, 集体缴费批次
+    and 取消考试 (they need the sites' 报名管理时间 open, as the demo sets them). Refuses to run twice."""
+    from core.auth import actor_for
+    from core.models import (
+        CancelledRegistration, Candidate, CandidateAccount, CandidatePhoto, Enrollment, PaymentOrder, Registration,
+        RegistryRecord,
+    )
+    from core.services import candidates as cand_svc
+    from core.services import payment as pay_svc
+    from core.services import registration as reg
+    from core.services.ncre_setup import CAPACITY_MAX, class_options_list
+    from core.workflow import submit_many
+    from sqlalchemy import bindparam, insert, update
+
+    t0 = _time.perf_counter()
+    now = (now or datetime.now()).replace(microsecond=0)
+    rnd = random.Random(seed)
+    gen = DemoPeople(rnd)
+    term = s.scalar(select(ExamTerm).where(ExamTerm.is_current.is_(True)))
+    if term is None:
+        raise ValueError("没有当前考次，无法载入演示考生。")
+    if s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.term_id == term.id)):
+        raise ValueError("当前考次已有报名数据，演示考生只能载入一次。")
+    codes = [code for _p, _n, cities in PROVINCES for _c, _cn, rows in cities for code, _sn, _a in rows]
+    orgs = {o.code: o for o in s.scalars(select(Org).where(Org.kind == "site", Org.code.in_(codes)))}
+    sites = [orgs[c] for c in codes if c in orgs]
+    if not sites:
+        raise ValueError("没有演示考点，请先载入演示数据。")
+    subjects = {x.id: x for x in s.scalars(select(Subject))}
+    photos = demo_photos()
+    tid = term.id
+    reg_open = now - timedelta(days=9)
+
+    # ---- plan: who registers where, with which subjects
+    weights = [rnd.uniform(0.6, 1.4) for _ in sites]
+    shares = _split(n, weights)
+    plans = []
+    for idx, (site, share) in enumerate(zip(sites, shares)):
+        st = reg.site_setting(s, site.id, tid)
+        if st is None or not st.is_open:
+            continue
+        ss = {x.subject_id: x for x in s.scalars(select(SiteSubject).where(SiteSubject.site_id == site.id,
+                                                                          SiteSubject.term_id == tid))}
+        popular = sorted(ss, key=lambda sid: -SUBJECT_WEIGHTS.get(subjects[sid].code, 1))
+        if idx == 2 and len(popular) > 3:  # 不限: one popular subject without a limit
+            ss[popular[2]].capacity = CAPACITY_MAX
+        if idx == 7 and len(popular) > 4:  # 不开考: a rare subject set to capacity 0
+            ss[popular[-1]].capacity = 0
+        open_ids = [sid for sid, x in ss.items() if x.capacity]
+        if not open_ids:
+            continue
+        sub_w = [SUBJECT_WEIGHTS.get(subjects[sid].code, 1) for sid in open_ids]
+        province = site.code[:2]
+        options = class_options_list(st)
+        quotas = list(s.scalars(select(IntentQuota).where(IntentQuota.site_id == site.id, IntentQuota.term_id == tid)
+                                .order_by(IntentQuota.exam_date))) if st.allow_intent_date else []
+        people = []
+        for i in range(share):
+            individual = rnd.random() < 0.2
+            p = gen.person(province if rnd.random() < 0.85 else ("44" if province == "11" else "11"),
+                           student=not individual)
+            if not individual:
+                dept, majors = rnd.choice(DEPARTMENTS)
+                p["department"], p["major"] = dept, rnd.choice(majors)
+                enrol = rnd.choice((2021, 2022, 2023, 2024, 2025))
+                p["student_no"] = f"{enrol}{idx + 1:02d}{i:05d}"
+                p["class_name"] = (rnd.choice(options) if options else
+                                   f"{p['major'][:4]}{enrol % 100}{rnd.randint(1, 4):02d}班")
+                p["_enrol_year"] = enrol
+            p["email"] = gen.email(p["phone"], p["student_no"])
+            p["postcode"] = site.postcode
+            if quotas and rnd.random() < 0.7:
+                p["intent_date"] = rnd.choice(quotas).exam_date
+            k = min(rnd.choices((1, 2, 3), (70, 23, 7))[0], st.max_subjects or 1, len(open_ids))
+            chosen: list[int] = []
+            while len(chosen) < k:
+                sid = rnd.choices(open_ids, sub_w)[0]
+                if sid not in chosen:
+                    chosen.append(sid)
+            p["subject_ids"] = chosen
+            p["_channel"] = "individual" if individual else "group"
+            p["_day"] = rnd.randrange(10)
+            p["_photo"] = photos[rnd.randrange(len(photos))] if rnd.random() < 0.9 else None
+            p["_registry"] = bool(st.registry_enabled and not individual and rnd.random() < 0.85)
+            p["is_registry"] = p["_registry"]
+            people.append(p)
+        # capacity: room for everyone, 55–85 % full; total 总科次 likewise
+        counts = Counter(sid for p in people for sid in p["subject_ids"])
+        for sid, x in ss.items():
+            if x.capacity and x.capacity < CAPACITY_MAX:
+                need = _round_up(counts.get(sid, 0) / rnd.uniform(0.55, 0.85), 50)
+                x.capacity = min(max(x.capacity, need), CAPACITY_MAX - 1)
+        total_regs = sum(counts.values())
+        st.total_capacity = max(st.total_capacity or 0, _round_up(total_regs / rnd.uniform(0.6, 0.85), 100))
+        if quotas:
+            days = Counter(p["intent_date"] for p in people if p["intent_date"])
+            for q in quotas:
+                q.quota = max(q.quota, _round_up(days.get(q.exam_date, 0) * 1.15, 10))
+            st.total_capacity = max(st.total_capacity, sum(q.quota for q in quotas), 2 * max(q.quota for q in quotas))
+        st.total_capacity = min(st.total_capacity, CAPACITY_MAX)  # above 99998 only 不限 remains
+        plans.append((idx, site, st, people))
+    s.flush()
+
+    stats = Counter()
+    for idx, site, st, people in plans:
+        admin = s.scalar(select(User).where(User.org_id == site.id, User.role == "site_admin")
+                         .order_by(User.id).limit(1))
+        actor = actor_for(s, admin, tid)
+        # 学籍 (§20): the site's students, plus some who do not register this 考次
+        rows = [p for p in people if p["_registry"]]
+        if rows:
+            extra = []
+            for i in range(len(rows) // 4):
+                q = gen.person(site.code[:2])
+                dept, majors = rnd.choice(DEPARTMENTS)
+                q.update(department=dept, major=rnd.choice(majors), student_no=f"{2025}{idx + 1:02d}{90000 + i:05d}",
+                         class_name=rows[i % len(rows)]["class_name"], _enrol_year=2025)
+                extra.append(q)
+            s.execute(insert(RegistryRecord), [dict(
+                site_id=site.id, id_type=p["id_type"], id_number=p["id_number"], name=p["name"], gender=p["gender"],
+                birth_date=p["birth_date"], ethnicity=p["ethnicity"], education=p["education"],
+                department=p["department"], major=p["major"], class_name=p["class_name"], student_no=p["student_no"],
+                enrol_year=p.get("_enrol_year"), phone=p["phone"], remark=None) for p in rows + extra])
+            stats["registry"] += len(rows) + len(extra)
+        # 照片目录 (§23): write_people links these to the new 报名信息
+        with_photo = [p for p in people if p["_photo"]]
+        if with_photo:
+            s.execute(insert(CandidatePhoto), [dict(term_id=tid, site_id=site.id, id_number=p["id_number"],
+                                                    sha256=p["_photo"][0], size=p["_photo"][1],
+                                                    uploaded_at=reg_open + timedelta(days=p["_day"], hours=10))
+                                               for p in with_photo])
+            stats["photos"] += len(with_photo)
+        reg.require_seats(s, site.id, tid, Counter(sid for p in people for sid in p["subject_ids"]))
+        enroll: dict[str, int] = {}
+        for channel in ("group", "individual"):
+            mine = sorted((p for p in people if p["_channel"] == channel), key=lambda p: p["_day"])
+            if not mine:
+                continue
+            enroll.update(reg.write_people(s, site.id, tid, mine, channel=channel)["enrollments"])
+            for day in range(10):  # registered over the days since 报名 opened
+                ids = [enroll[p["id_number"]] for p in mine if p["_day"] == day]
+                at = reg_open + timedelta(days=day, hours=rnd.randint(8, 20), minutes=rnd.randrange(60))
+                for part in reg.chunks(ids):
+                    s.execute(update(Enrollment).where(Enrollment.id.in_(part)).values(created_at=at, updated_at=at)
+                              .execution_options(synchronize_session=False))
+                    s.execute(update(Registration).where(Registration.enrollment_id.in_(part))
+                              .values(created_at=at, updated_at=at).execution_options(synchronize_session=False))
+        for p in people:
+            p["_eid"] = enroll[p["id_number"]]
+        stats["enrollments"] += len(people)
+
+        # 报名信息审核 (§26): everyone submitted; 70 % approved, 10 % rejected, the rest pending
+        approved = set()
+        if st.review_required:
+            apps = submit_many(s, actor, reg.REVIEW_SPEC, {reg.review_key(tid, p["id_number"]): site.id
+                                                            for p in people})
+            s.connection().execute(
+                Enrollment.__table__.update().where(Enrollment.__table__.c.id == bindparam("eid")),
+                [dict(eid=p["_eid"], review_app_id=apps[reg.review_key(tid, p["id_number"])], locked=True)
+                 for p in people])
+            fate = {p["_eid"]: ("approve" if p["_photo"] and r < 0.7 else "reject" if r >= 0.9 else "pending")
+                    for p in people for r in (rnd.random(),)}
+            ok = [e for e, f in fate.items() if f == "approve"]
+            if ok:
+                cand_svc.review(s, actor, ok, "approve")
+                approved = set(ok)
+            bad = [e for e, f in fate.items() if f == "reject"]
+            for kind, part in (("photo", bad[0::3]), ("info", bad[1::3]), ("other", bad[2::3])):
+                if part:
+                    cand_svc.review(s, actor, part, "reject", kind, REJECT_REASONS[kind])
+            stats["review_approved"] += len(ok)
+            stats["review_rejected"] += len(bad)
+            stats["review_pending"] += sum(1 for f in fate.values() if f == "pending")
+        may_pay = [p for p in people if not st.review_required or p["_eid"] in approved]
+
+        # 缴费: 集体缴费批次 on group_payment sites, the candidates' own orders otherwise
+        regs_of: dict[int, list[tuple[int, int, Decimal]]] = {}
+        for rid, eid, sid, fee in s.execute(select(Registration.id, Registration.enrollment_id,
+                                                   Registration.subject_id, Registration.fee)
+                                            .where(Registration.site_id == site.id, Registration.term_id == tid)
+                                            .order_by(Registration.id)):
+            regs_of.setdefault(eid, []).append((rid, sid, Decimal(str(fee))))
+        own_orders = []
+        group_people = [p for p in may_pay if p["_channel"] == "group"]
+        if st.group_payment and group_people:
+            rnd.shuffle(group_people)
+            m = len(group_people)
+            cuts = [group_people[:m * 50 // 100], group_people[m * 50 // 100:m * 85 // 100],
+                    group_people[m * 85 // 100:m * 90 // 100]]
+            for b, batch in enumerate(cuts):
+                if not batch:
+                    continue
+                order = pay_svc.create_group_batch(s, actor, site.id, [p["_eid"] for p in batch])
+                stats["group_batches"] += 1
+                created = reg_open + timedelta(days=3 + 3 * b, hours=9)
+                if b < 2:
+                    pay_svc.pay_batch(s, actor, order.id, f"DEMO{site.code}{b + 1:02d}{rnd.randrange(10 ** 6):06d}")
+                    paid_at = created + timedelta(hours=2)
+                    s.execute(update(PaymentOrder).where(PaymentOrder.id == order.id)
+                              .values(created_at=created, paid_at=paid_at))
+                    s.execute(update(Registration).where(Registration.order_id == order.id).values(paid_at=paid_at)
+                              .execution_options(synchronize_session=False))
+                else:
+                    s.execute(update(PaymentOrder).where(PaymentOrder.id == order.id).values(created_at=created))
+        else:
+            own_orders += [p for p in group_people if rnd.random() < 0.85]
+        for p in may_pay:
+            if p["_channel"] == "individual" and rnd.random() < 0.88:
+                own_orders.append(p)
+        order_rows, order_regs = [], []
+        for k, p in enumerate(own_orders):
+            items = regs_of.get(p["_eid"], [])
+            if not items:
+                continue
+            if len(items) > 1 and rnd.random() < 0.05:  # paid the first subject, added another later: 部分支付
+                items = items[:1]
+            unpaid = p["_channel"] == "individual" and rnd.random() < 0.04  # an order left unpaid
+            created = reg_open + timedelta(days=p["_day"], hours=rnd.randint(8, 22), minutes=rnd.randrange(60))
+            paid_at = None if unpaid else created + timedelta(minutes=rnd.randint(1, 30))
+            order_rows.append(dict(term_id=tid, site_id=site.id, kind="individual",
+                                   state="unpaid" if unpaid else "paid", candidate_count=1, item_count=len(items),
+                                   subject_codes=",".join(sorted(subjects[sid].code for _, sid, _ in items)),
+                                   amount=sum((f for _, _, f in items), Decimal(0)), provider="offline",
+                                   provider_ref=f"DEMO{tid}{site.code}{k:06d}",
+                                   payer_ref=None if unpaid else f"WX{rnd.randrange(10 ** 12):012d}",
+                                   created_by=None, created_at=created, paid_at=paid_at))
+            order_regs.append(items)
+        if order_rows:
+            # RETURNING the key, not sort_by_parameter_order: that is one statement per row on SQLite
+            got = dict((ref, i) for i, ref in s.execute(insert(PaymentOrder).returning(
+                PaymentOrder.id, PaymentOrder.provider_ref), order_rows))
+            oids = [got[o["provider_ref"]] for o in order_rows]
+            t = Registration.__table__
+            s.connection().execute(
+                update(t).where(t.c.id == bindparam("rid"))
+                .values(paid=bindparam("b_paid"), paid_at=bindparam("b_paid_at"), order_id=bindparam("b_oid")),
+                [dict(rid=rid, b_paid=o["state"] == "paid", b_paid_at=o["paid_at"], b_oid=oid)
+                 for oid, o, items in zip(oids, order_rows, order_regs) for rid, _, _ in items])
+            stats["own_orders"] += len(order_rows)
+
+        # a few more locked 报名信息 (§25.12), on sites without review (review already locks)
+        if not st.review_required:
+            lock = [p["_eid"] for p in people if rnd.random() < 0.02]
+            for part in reg.chunks(lock):
+                s.execute(update(Enrollment).where(Enrollment.id.in_(part)).values(locked=True)
+                          .execution_options(synchronize_session=False))
+        # 取消考试 (§25.9): two unpaid individual candidates per site cancel one subject
+        unpaid_regs = {eid for eid, in s.execute(select(Registration.enrollment_id).where(
+            Registration.site_id == site.id, Registration.term_id == tid, Registration.order_id.is_(None)))}
+        picks = [p for p in people if p["_channel"] == "individual" and len(p["subject_ids"]) > 1
+                 and p["_eid"] in unpaid_regs][:2]
+        for j, p in enumerate(picks):
+            stats["cancelled"] += cand_svc.cancel_exam(s, actor, [p["_eid"]], CANCEL_REASONS[(idx + j) % 3],
+                                                       subject_id=p["subject_ids"][-1])
+        stats["sites"] += 1
+
+    # ---- 科目容量统计 colours: one subject full, two nearly full (less than 10 % left)
+    counts = {(a, b): c for a, b, c in s.execute(select(Registration.site_id, Registration.subject_id, func.count())
+                                                 .where(Registration.term_id == tid)
+                                                 .group_by(Registration.site_id, Registration.subject_id))}
+    for k, (idx, rank) in enumerate(((0, 0), (5, 0), (8, 1))):
+        if idx >= len(sites):
+            continue
+        mine = sorted(((c, sid) for (site_id, sid), c in counts.items() if site_id == sites[idx].id), reverse=True)
+        if len(mine) <= rank or mine[rank][0] < 5:
+            continue
+        c, sid = mine[rank]
+        x = s.scalar(select(SiteSubject).where(SiteSubject.site_id == sites[idx].id, SiteSubject.term_id == tid,
+                                               SiteSubject.subject_id == sid))
+        if x is not None and x.capacity < CAPACITY_MAX:
+            x.capacity = c if k == 0 else c + max(1, c * 5 // 100)
+    s.flush()
+
+    def count(model, *where) -> int:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    out = {
+        "term_id": tid, "sites": stats["sites"],
+        "candidates": count(Enrollment, Enrollment.term_id == tid),
+        "registrations": count(Registration, Registration.term_id == tid),
+        "paid_registrations": count(Registration, Registration.term_id == tid, Registration.paid.is_(True)),
+        "individual": count(Enrollment, Enrollment.term_id == tid, Enrollment.channel == "individual"),
+        "registry_records": stats["registry"], "photos": stats["photos"],
+        "group_batches": stats["group_batches"], "own_orders": stats["own_orders"],
+        "review": {"approved": stats["review_approved"], "rejected": stats["review_rejected"],
+                   "pending": stats["review_pending"]},
+        "cancelled": count(CancelledRegistration, CancelledRegistration.term_id == tid),
+        "locked": count(Enrollment, Enrollment.term_id == tid, Enrollment.locked.is_(True)),
+        "accounts": count(CandidateAccount), "people": count(Candidate),
+        "seconds": round(_time.perf_counter() - t0, 1),
+    }
+    log(f"演示考生已载入（{term.name}）：{out['candidates']} 名考生、{out['registrations']} 科次报考"
+        f"（已支付 {out['paid_registrations']}），{out['sites']} 个考点；学籍 {out['registry_records']} 条，"
+        f"照片 {out['photos']} 张，集体缴费批次 {out['group_batches']} 个，个人订单 {out['own_orders']} 个，"
+        f"取消考试 {out['cancelled']} 科次；用时 {out['seconds']} 秒。")
+    return out
