@@ -310,8 +310,8 @@ def submit_many(s: Session, actor: Actor, spec: WorkflowSpec, items: Mapping[str
     events: list[dict[str, Any]] = []
     name = f"{actor.name}（{actor.org_name}）"[:100]
     if new_keys:
-        rows = s.execute(insert(Application).returning(Application.id, Application.subject_key,
-                                                       sort_by_parameter_order=True),
+        t = Application.__table__  # Core insert RETURNING the key: batched on every driver
+        rows = s.execute(insert(t).returning(t.c.id, t.c.subject_key),
                          [dict(kind=spec.kind, subject_key=k, org_id=items[k], reviewer_org_id=reviewer_org_id,
                                term_id=actor.term_id, state=spec.initial, data={}, applicant_id=actor.user_id,
                                version=1) for k in new_keys]).all()

@@ -306,5 +306,9 @@ def import_group_file(db, actor: Actor, data: bytes, filename: str, site_id: int
     """The CLI's and the page's entry point."""
     from core.imports.engine import run_import
 
-    return run_import(db, GROUP_SPEC, actor, data, filename, dry_run=dry_run,
-                      options={"site_id": site_id, "overwrite": overwrite}, progress=progress)
+    result = run_import(db, GROUP_SPEC, actor, data, filename, dry_run=dry_run,
+                        options={"site_id": site_id, "overwrite": overwrite}, progress=progress)
+    if result.committed and result.written >= 1000:
+        from core.db import analyze
+        analyze(db, ("candidate", "candidate_account", "enrollment", "registration", "application"))
+    return result

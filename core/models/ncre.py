@@ -8,6 +8,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -287,7 +288,8 @@ class Registration(TimestampMixin, Base):
     """One 报考 (candidate × subject) at a site in a 考次 (报考信息, §22.5). Capacity counts these rows."""
 
     __tablename__ = "registration"
-    __table_args__ = (UniqueConstraint("term_id", "candidate_id", "subject_id"),)
+    __table_args__ = (UniqueConstraint("term_id", "candidate_id", "subject_id"),
+                      Index("ix_registration_enrollment_subject", "enrollment_id", "subject_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)

@@ -58,18 +58,19 @@ class CandidateQuery:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}
 
 
-def _reg_counts(term_id: int):
-    """Per enrollment: 报考科目数 and 已支付 count (one GROUP BY, joined as a subquery)."""
-    return (select(Registration.enrollment_id.label("eid"), func.count().label("n"),
-                   func.sum(case((Registration.paid.is_(True), 1), else_=0)).label("p"))
-            .where(Registration.term_id == term_id).group_by(Registration.enrollment_id).subquery())
+def _has_registration(paid: bool | None = None, subject_id: int | None = None):
+    """EXISTS a 报考 of this enrollment (paid / of a subject): one index probe per candidate, never a GROUP BY
+    over the whole 考次 (ix_registration_enrollment_id; with (enrollment_id, subject_id) for the subject)."""
+    q = select(Registration.id).where(Registration.enrollment_id == Enrollment.id)
+    if paid is not None:
+        q = q.where(Registration.paid.is_(paid))
+    if subject_id is not None:
+        q = q.where(Registration.subject_id == subject_id)
+    return q.exists()
 
 
 def _filtered(actor: Actor, q: CandidateQuery, cols):
-    counts = _reg_counts(actor.term_id)
-    stmt = (select(*cols(counts)).select_from(Enrollment)
-            .outerjoin(counts, counts.c.eid == Enrollment.id)
-            .outerjoin(Application, Application.id == Enrollment.review_app_id)
+    stmt = (select(*cols).select_from(Enrollment)
             .where(Enrollment.term_id == actor.term_id, in_scope(actor, Enrollment.site_id)))
     if q.site_id:
         stmt = stmt.where(Enrollment.site_id == q.site_id)
@@ -79,24 +80,22 @@ def _filtered(actor: Actor, q: CandidateQuery, cols):
         stmt = stmt.where(Enrollment.name.contains(q.name.strip(), autoescape=True))
     if q.channel:
         stmt = stmt.where(Enrollment.channel == q.channel)
-    n, p = func.coalesce(counts.c.n, 0), func.coalesce(counts.c.p, 0)
     if q.pay == "all":
-        stmt = stmt.where(n > 0, p == n)
+        stmt = stmt.where(_has_registration(), ~_has_registration(paid=False))
     elif q.pay == "part":
-        stmt = stmt.where(p > 0, p < n)
+        stmt = stmt.where(_has_registration(paid=True), _has_registration(paid=False))
     elif q.pay == "none":
-        stmt = stmt.where(p == 0)
+        stmt = stmt.where(~_has_registration(paid=True))
     if q.locked is not None:
         stmt = stmt.where(Enrollment.locked.is_(q.locked))
     if q.review == "none":
         stmt = stmt.where(Enrollment.review_app_id.is_(None))
     elif q.review:
-        stmt = stmt.where(Application.state == q.review)
+        stmt = stmt.where(Enrollment.review_app_id.in_(select(Application.id).where(Application.state == q.review)))
     if q.photo is not None:
         stmt = stmt.where(Enrollment.photo_sha256.isnot(None) if q.photo else Enrollment.photo_sha256.is_(None))
     if q.subject_id:
-        stmt = stmt.where(Enrollment.id.in_(select(Registration.enrollment_id).where(
-            Registration.term_id == actor.term_id, Registration.subject_id == q.subject_id)))
+        stmt = stmt.where(_has_registration(subject_id=q.subject_id))
     if q.kind == "registry":
         stmt = stmt.where(Enrollment.is_registry.is_(True))
     elif q.kind == "social":
@@ -110,6 +109,17 @@ def _filtered(actor: Actor, q: CandidateQuery, cols):
     if q.created_to:
         stmt = stmt.where(Enrollment.created_at < datetime.combine(q.created_to, datetime.max.time()))
     return stmt
+
+
+def reg_counts(s: Session, enrollment_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """{enrollment id: (报考科目数, 已支付数)} for these enrollments only (one page)."""
+    out: dict[int, tuple[int, int]] = {}
+    for part in reg.chunks(enrollment_ids):
+        for eid, n, p in s.execute(select(Registration.enrollment_id, func.count(),
+                                          func.sum(case((Registration.paid.is_(True), 1), else_=0)))
+                                   .where(Registration.enrollment_id.in_(part)).group_by(Registration.enrollment_id)):
+            out[eid] = (int(n), int(p or 0))
+    return out
 
 
 def _pay_state(n: int, p: int) -> str:
@@ -132,20 +142,23 @@ def list_candidates(s: Session, actor: Actor, q: CandidateQuery, page: int = 1,
                     page_size: int | None = None) -> tuple[list[dict[str, Any]], int]:
     """One page of the query (masked), and the total count."""
     page_size = page_size or LIMITS.page_size
-    def cols(c):
-        return (Enrollment.id, Enrollment.channel, Enrollment.locked, Enrollment.name, Enrollment.gender,
-                Enrollment.birth_date, Enrollment.id_type, Enrollment.id_number, Enrollment.photo_sha256,
-                Enrollment.site_id, Enrollment.intent_date, Enrollment.ethnicity, Enrollment.class_name,
-                Enrollment.is_registry, Enrollment.review_app_id, Application.state,
-                func.coalesce(c.c.n, 0), func.coalesce(c.c.p, 0))
-    base = _filtered(actor, q, cols)
-    total = int(s.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0)
-    rows = s.execute(base.order_by(Enrollment.id.desc()).limit(page_size).offset(max(page - 1, 0) * page_size)).all()
+    total = int(s.scalar(select(func.count()).select_from(_filtered(actor, q, (Enrollment.id,)).subquery())) or 0)
+    page_ids = _filtered(actor, q, (Enrollment.id,)).order_by(Enrollment.id.desc()).limit(page_size) \
+        .offset(max(page - 1, 0) * page_size).subquery()
+    rows = s.execute(select(Enrollment.id, Enrollment.channel, Enrollment.locked, Enrollment.name, Enrollment.gender,
+                            Enrollment.birth_date, Enrollment.id_type, Enrollment.id_number, Enrollment.photo_sha256,
+                            Enrollment.site_id, Enrollment.intent_date, Enrollment.ethnicity, Enrollment.class_name,
+                            Enrollment.is_registry, Enrollment.review_app_id, Application.state)
+                     .join(page_ids, page_ids.c.id == Enrollment.id)
+                     .outerjoin(Application, Application.id == Enrollment.review_app_id)
+                     .order_by(Enrollment.id.desc())).all()
+    counts = reg_counts(s, [r[0] for r in rows])
     codes = subject_codes_of(s, [r[0] for r in rows])
     sites = {o.id: org_label(o) for o in s.scalars(select(Org).where(Org.id.in_({r[9] for r in rows})))} if rows else {}
     out = []
     for (eid, channel, locked, name, gender, birth, id_type, idn, photo, site_id, intent, eth, cls, is_reg, app_id,
-         state, n, p) in rows:
+         state) in rows:
+        n, p = counts.get(eid, (0, 0))
         out.append({"id": eid, "报名方式": CHANNELS.get(channel, channel), "支付状态": _pay_state(n, p),
                     "报名信息锁定": "已锁定" if locked else "未锁定",
                     "报名信息审核": reg.REVIEW_STATES.get(state, "-") if app_id else "-",
@@ -158,7 +171,7 @@ def list_candidates(s: Session, actor: Actor, q: CandidateQuery, page: int = 1,
 
 def query_ids(s: Session, actor: Actor, q: CandidateQuery) -> list[int]:
     """Enrollment ids of ALL query results (for 对所有查询结果操作)."""
-    return list(s.scalars(_filtered(actor, q, lambda c: (Enrollment.id,)).order_by(Enrollment.id)))
+    return list(s.scalars(_filtered(actor, q, (Enrollment.id,)).order_by(Enrollment.id)))
 
 
 def _scoped(s: Session, actor: Actor, ids: list[int]) -> list[Enrollment]:

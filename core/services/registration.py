@@ -164,7 +164,9 @@ def upsert_candidates(s: Session, people: Sequence[Mapping[str, Any]]) -> dict[s
                                                  .where(Candidate.id_number.in_(part)))})
     fresh = [p for p in people if p["id_number"] not in ids]
     if fresh:
-        rows = s.execute(insert(Candidate).returning(Candidate.id, Candidate.id_number, sort_by_parameter_order=True),
+        # Core insert RETURNING the key: batched (sort_by_parameter_order costs one INSERT per row on SQLite)
+        t = Candidate.__table__
+        rows = s.execute(insert(t).returning(t.c.id, t.c.id_number),
                          [dict(id_type=p["id_type"], id_number=p["id_number"], name=p["name"],
                                gender=p.get("gender"), birth_date=p.get("birth_date"), phone=p.get("phone"),
                                email=p.get("email")) for p in fresh]).all()
@@ -186,8 +188,8 @@ def bind_accounts(s: Session, people: Sequence[Mapping[str, Any]]) -> tuple[dict
         if p.get("email") and p["email"] not in out:
             first.setdefault(p["email"], p)
     if first:
-        rows = s.execute(insert(CandidateAccount).returning(CandidateAccount.id, CandidateAccount.email,
-                                                            sort_by_parameter_order=True),
+        t = CandidateAccount.__table__
+        rows = s.execute(insert(t).returning(t.c.id, t.c.email),
                          [dict(passport_id=new_passport_id(), email=e, phone=p.get("phone"), name=p["name"],
                                id_number=p["id_number"], password_hash=None, must_change_password=True)
                           for e, p in first.items()]).all()
@@ -239,8 +241,8 @@ def write_people(s: Session, site_id: int, term_id: int, people: Sequence[Mappin
     fresh = [p for p in people if p["id_number"] not in overwrite_ids]
     enroll: dict[str, int] = dict(overwrite_ids)
     if fresh:
-        rows = s.execute(insert(Enrollment).returning(Enrollment.id, Enrollment.id_number,
-                                                      sort_by_parameter_order=True),
+        t = Enrollment.__table__
+        rows = s.execute(insert(t).returning(t.c.id, t.c.id_number),
                          [dict(values(p), term_id=term_id, candidate_id=cand[p["id_number"]], channel=channel,
                                locked=locked, photo_sha256=photos.get(p["id_number"]), photo_rejected=False)
                           for p in fresh]).all()
@@ -270,7 +272,7 @@ def write_people(s: Session, site_id: int, term_id: int, people: Sequence[Mappin
                              subject_id=sid, channel=channel, fee=fees.get(sid, Decimal(0)), paid=paid,
                              paid_at=now if paid else None, intent_date=p.get("intent_date")))
     if regs:
-        s.execute(insert(Registration), regs)
+        s.execute(insert(Registration.__table__), regs)
     return {"enrollments": enroll, "new_enrollments": len(fresh), "overwritten": len(redo),
             "registrations": len(regs), "removed_registrations": removed, "new_accounts": new_accounts}
 
