@@ -213,7 +213,7 @@ def explain_write(db: FreshDB, people: list[dict]) -> None:
         event.remove(db.engine, "before_cursor_execute", before)
         event.remove(db.engine, "after_cursor_execute", after)
     top = ", ".join(f"{k}… ×{stats[k]} {t:.2f} s" for k, t in spent.most_common(5))
-    print(f"    write_people of 5000 people on {db.kind}: {took:.2f} s; statements: {top}")
+    print(f"    write_people of {len(sample)} people on {db.kind} (fresh site): {took:.2f} s; statements: {top}")
 
 
 # ---------------------------------------------------------------- (3) the naive path
