@@ -7,7 +7,7 @@ from core.ui.widgets import run_service
 
 actor = session.require_actor()
 st.title("修改密码")
-if st.session_state.pop("kaowu_pw_changed", False):
+if st.session_state.get("kaowu_pw_changed"):  # kept until the home page: a cookie rerun must not hide it
     st.success("密码已修改，其他设备上的登录已失效。")
     st.page_link("pages/home.py", label="进入首页", icon=":material/home:")
 if st.session_state.get("kaowu_must_change"):
