@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 os.environ.setdefault("KAOWU_BCRYPT_ROUNDS", "4")  # fast hashing in tests
 
@@ -24,10 +25,11 @@ def _pg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+@contextmanager
+def backend_engine(backend: str, tmp_dir):
+    """A migrated engine: a SQLite file in `tmp_dir`, or a fresh PostgreSQL schema dropped afterwards."""
+    if backend == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_dir / 'test.db'}")
         migrate(eng)
         yield eng
         eng.dispose()
@@ -46,12 +48,20 @@ def engine(request, tmp_path):
         cur.close()
         dbapi_conn.commit()
 
-    migrate(eng)
-    yield eng
-    eng.dispose()
-    with admin.begin() as c:
-        c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        migrate(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    with backend_engine(request.param, tmp_path) as eng:
+        yield eng
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ import random
 from collections import Counter
 from datetime import date
 
-import uuid
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select
 
 from core.codes import EDUCATION_LEVELS, ETHNICITIES, OCCUPATIONS
-from core.db import make_engine, session_scope
+from core.db import session_scope
 from core.imports.engine import parse_id_number
 from core.models import (
     Application, CancelledRegistration, Candidate, CandidateAccount, CandidatePhoto, Enrollment, IntentQuota, Org,
@@ -22,9 +21,8 @@ from core.services.candidates import CandidateQuery, list_candidates
 from core.services.demo import DemoPeople, load_demo_registrations
 from core.services.ncre_setup import CAPACITY_MAX, class_options_list
 from core.services.reg_stats import FULL, capacity_level
-from core.services.setup import migrate
 from core.workflow import file_path
-from tests.conftest import BACKENDS, PG_URL, _pg_url
+from tests.conftest import BACKENDS, backend_engine
 from tests.factories import build_world
 
 N = 300
@@ -36,34 +34,13 @@ def demo(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
     mp = pytest.MonkeyPatch()
     mp.setenv("KAOWU_FILE_STORE", str(tmp / "files"))
-    schema = None
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp / 'demo.db'}")
-    else:
-        schema = "t_" + uuid.uuid4().hex[:12]
-        admin = make_engine(_pg_url(PG_URL))
-        with admin.begin() as c:
-            c.execute(text(f"CREATE SCHEMA {schema}"))
-        eng = make_engine(_pg_url(PG_URL))
-
-        @event.listens_for(eng, "connect")
-        def _set_path(dbapi_conn, _rec):
-            cur = dbapi_conn.cursor()
-            cur.execute(f"SET search_path TO {schema}")
-            cur.close()
-            dbapi_conn.commit()
-    migrate(eng)
-    with session_scope(eng) as s:
-        world = build_world(s)
-    world.engine = eng
-    with session_scope(eng) as s:
-        world.demo = load_demo_registrations(s, n=N, log=lambda *_: None)
-    yield world
-    eng.dispose()
-    if schema:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with backend_engine(request.param, tmp) as eng:
+        with session_scope(eng) as s:
+            world = build_world(s)
+        world.engine = eng
+        with session_scope(eng) as s:
+            world.demo = load_demo_registrations(s, n=N, log=lambda *_: None)
+        yield world
     mp.undo()
 
 
