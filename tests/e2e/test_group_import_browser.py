@@ -37,6 +37,7 @@ def test_group_import_dry_run_report_fix_import(server, browser, tmp_path):
     page.goto(server["url"] + "/a22_group_import")
     expect(page.get_by_role("heading", name="集体报名信息导入")).to_be_visible()
     page.locator("input[type=file]").set_input_files(str(bad))
+    expect(page.get_by_text("请先点“校验”检查文件")).to_be_visible()  # the upload's rerun has finished
     page.get_by_role("button", name="校验").click()
     expect(page.get_by_text("校验完成（未写入）")).to_be_visible()
     expect(page.get_by_text("文件中有错误")).to_be_visible()
@@ -51,6 +52,7 @@ def test_group_import_dry_run_report_fix_import(server, browser, tmp_path):
     expect(page.get_by_text("集体报名-有错.zip")).to_have_count(0)
     page.locator("input[type=file]").set_input_files(str(good))
     expect(page.get_by_text("集体报名.zip")).to_be_visible()
+    expect(page.get_by_text("请先点“校验”检查文件")).to_be_visible()  # the upload's rerun has finished
     page.get_by_role("button", name="校验").click()
     expect(page.get_by_role("button", name="确认导入")).to_be_visible()
     page.get_by_role("button", name="确认导入").click()
