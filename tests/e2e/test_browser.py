@@ -34,9 +34,11 @@ def test_login_change_password_capacity(server, browser):
     page.get_by_role("button", name="登录").click()
     # forced password change at first login
     expect(page.get_by_text("首次登录")).to_be_visible()
-    page.get_by_label("原密码").fill("OneTime123")
-    page.get_by_label("新密码", exact=True).fill("BrandNew2026")
-    page.get_by_label("确认新密码").fill("BrandNew2026")
+    page.wait_for_function("document.cookie.includes('kaowu_auth')")  # the login cookie's rerun is over
+    for label, value in (("原密码", "OneTime123"), ("新密码", "BrandNew2026"), ("确认新密码", "BrandNew2026")):
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        expect(box).to_have_value(value)
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("密码已修改")).to_be_visible()
     page.get_by_role("link", name="进入首页").click()
