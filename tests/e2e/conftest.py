@@ -60,3 +60,15 @@ def browser(server):
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def login(page, url: str, username: str, password: str = "Kaowu2026demo") -> None:
+    """Log in through the form and wait until the session cookie is set (its rerun is over)."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_label("用户名（通行证ID）").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
+    page.wait_for_function("document.cookie.includes('kaowu_auth')")

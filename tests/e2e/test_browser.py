@@ -8,7 +8,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, login
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +63,7 @@ def test_cookie_replayed_after_logout_is_rejected(server, browser):
     ctx = browser.new_context()
     page = ctx.new_page()
     page.set_default_timeout(20000)
-    page.goto(server["url"])
-    page.get_by_label("用户名（通行证ID）").fill("site440101")
-    page.get_by_label("密码").fill("Kaowu2026demo")
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
-    page.wait_for_function("document.cookie.includes('kaowu_auth')")
+    login(page, server["url"], "site440101")
     stolen = [c for c in ctx.cookies() if c["name"] == "kaowu_auth"]
     assert stolen
     # the cookie alone restores the login in a fresh browser context

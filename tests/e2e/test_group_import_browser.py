@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.unit.test_group_registration import person, xlsx, zipped
+from tests.e2e.conftest import login
 from tests.factories import make_id_number
 
 pytestmark = pytest.mark.e2e
@@ -28,12 +29,7 @@ def test_group_import_dry_run_report_fix_import(server, browser, tmp_path):
     good.write_bytes(zipped(xlsx(rows(True))))
     page = browser.new_page()
     page.set_default_timeout(30000)
-    page.goto(server["url"])
-    page.get_by_label("用户名（通行证ID）").fill("site110001")
-    page.get_by_label("密码").fill("Kaowu2026demo")
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
-    page.wait_for_function("document.cookie.includes('kaowu_auth')")
+    login(page, server["url"], "site110001")
     page.goto(server["url"] + "/a22_group_import")
     expect(page.get_by_role("heading", name="集体报名信息导入")).to_be_visible()
     page.locator("input[type=file]").set_input_files(str(bad))
