@@ -19,4 +19,13 @@ from core.models.ncre import (  # noqa: F401
     SiteSubject,
     Subject,
 )
+from core.models.arrange import (  # noqa: F401
+    AnomalyFile,
+    CandidateTicket,
+    ExamRoom,
+    ExamSession,
+    GeneratedFile,
+    SimReport,
+    TicketDownload,
+)
 from core.models.workflow import Application, ApplicationEvent, Attachment  # noqa: F401

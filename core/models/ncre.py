@@ -289,7 +289,8 @@ class Registration(TimestampMixin, Base):
 
     __tablename__ = "registration"
     __table_args__ = (UniqueConstraint("term_id", "candidate_id", "subject_id"),
-                      Index("ix_registration_enrollment_subject", "enrollment_id", "subject_id"))
+                      Index("ix_registration_enrollment_subject", "enrollment_id", "subject_id"),
+                      Index("ux_registration_ticket_no", "term_id", "ticket_no", unique=True))
     id: Mapped[int] = mapped_column(primary_key=True)
     term_id: Mapped[int] = mapped_column(ForeignKey("exam_term.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
@@ -302,6 +303,10 @@ class Registration(TimestampMixin, Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"), index=True)
     intent_date: Mapped[date | None] = mapped_column(Date)
+    # 编排 (§31) and 准考证号 (§32)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("exam_session.id"), index=True)
+    seat_no: Mapped[int | None] = mapped_column(Integer)
+    ticket_no: Mapped[str | None] = mapped_column(String(30))
 
 
 class CancelledRegistration(Base):

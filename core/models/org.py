@@ -58,6 +58,8 @@ class ExamTerm(TimestampMixin, Base):
     exam_start: Mapped[datetime | None] = mapped_column(DateTime)
     exam_end: Mapped[datetime | None] = mapped_column(DateTime)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket_layout: Mapped[str | None] = mapped_column(String(200))  # 准考证号 layout (§32); None = NCRE's
+    ticket_key: Mapped[str | None] = mapped_column(String(64))  # HMAC key of the tickets' verification codes
 
 
 class OrgTerm(Base):
