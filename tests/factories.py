@@ -83,3 +83,56 @@ def add_candidates(s: Session, site_id: int, term_id: int, n: int, subject_codes
         out.append(e.id)
     s.flush()
     return out
+
+
+def seat_all(s: Session, site_id: int, term_id: int, *, capacity: int = 30, day=None, numbers: bool = True) -> int:
+    """Test data: seat every unarranged registration of the site directly (no solver): rooms "01", "02"…
+    with three sessions on `day` (default: the 考次's first exam day), filled in registration order, one
+    subject per candidate per session slot; then 16-digit ticket numbers (subject 2, term 2, site 6,
+    room 2 + session 2, seat 2) when `numbers`. Returns how many were seated."""
+    from datetime import datetime, time
+
+    from core.models import ExamRoom, ExamSession, ExamTerm, Org, Registration, Subject
+
+    term = s.get(ExamTerm, term_id)
+    site = s.get(Org, site_id)
+    day = day or (term.exam_start.date() if term.exam_start else datetime.now().date())
+    times = [(time(8, 30), time(10, 30)), (time(11, 0), time(13, 0)), (time(14, 0), time(16, 0))]
+    regs = s.scalars(select(Registration).where(Registration.term_id == term_id, Registration.site_id == site_id,
+                                                Registration.session_id.is_(None))
+                     .order_by(Registration.candidate_id, Registration.id)).all()
+    codes = {x.id: x.code for x in s.scalars(select(Subject))}
+    # slot k (0..2) takes the k-th subject of each candidate, so nobody sits two subjects at once
+    by_slot: dict[int, list] = {0: [], 1: [], 2: []}
+    seen: dict[int, int] = {}
+    for r in regs:
+        k = seen.get(r.candidate_id, 0)
+        seen[r.candidate_id] = k + 1
+        by_slot[k % 3].append(r)
+    n_rooms = max(1, max((len(v) + capacity - 1) // capacity for v in by_slot.values()))
+    existing = len(s.scalars(select(ExamRoom.id).where(ExamRoom.term_id == term_id,
+                                                       ExamRoom.site_id == site_id)).all())
+    sessions: dict[tuple[int, int], ExamSession] = {}
+    rooms = []
+    for i in range(n_rooms):
+        room = ExamRoom(term_id=term_id, site_id=site_id, code=f"{existing + i + 1:02d}",
+                        address=f"实验楼{existing + i + 1}层机房")
+        s.add(room)
+        s.flush()
+        rooms.append(room)
+        for k, (a, b) in enumerate(times):
+            sess = ExamSession(term_id=term_id, site_id=site_id, room_id=room.id, seq=k + 1, capacity=capacity,
+                               start_at=datetime.combine(day, a), end_at=datetime.combine(day, b))
+            s.add(sess)
+            s.flush()
+            sessions[(i, k)] = sess
+    for k, items in by_slot.items():
+        for j, r in enumerate(items):
+            i, seat = divmod(j, capacity)
+            r.session_id = sessions[(i, k)].id
+            r.seat_no = seat + 1
+            if numbers:
+                r.ticket_no = (f"{codes[r.subject_id]:0>2}{term.code:0>2}{site.code:0>6}"
+                               f"{rooms[i].code:0>2}{k + 1:02d}{seat + 1:02d}")
+    s.flush()
+    return len(regs)
