@@ -24,8 +24,13 @@ ROLES: dict[str, tuple[str, str]] = {
     "province_admin": ("省管理员", "province"),
     "city_admin": ("地市管理员", "city"),
     "site_admin": ("考点管理员", "site"),
+    # OCES 学习中心平台 (000): the teacher before the admin, so ROLE_BY_KIND gives a centre's new user the admin role
+    "centre_teacher": ("学习中心教师", "learning_center"),
+    "centre_admin": ("学习中心管理员", "learning_center"),
+    "institution_reviewer": ("院校审核员", "institution"),
 }
 ADMIN_ROLES = ("center_admin", "province_admin", "city_admin", "site_admin")
+OCES_ROLES = ("centre_admin", "centre_teacher", "institution_reviewer")  # not NCRE admins: no NCRE pages
 ROLE_BY_KIND = {kind: role for role, (_label, kind) in ROLES.items()}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.auth import ADMIN_ROLES
+from core.auth import ADMIN_ROLES, OCES_ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_ADMINS = ADMIN_ROLES
@@ -26,8 +26,8 @@ class PageDef:
 
 
 MENU: list[PageDef] = [
-    PageDef("首页", "首页", "pages/home.py", ALL_ADMINS, "001 §6", ":material/home:"),
-    PageDef("首页", "修改密码", "pages/account.py", ALL_ADMINS, "", ":material/key:"),
+    PageDef("首页", "首页", "pages/home.py", ALL_ADMINS + OCES_ROLES, "001 §6", ":material/home:"),
+    PageDef("首页", "修改密码", "pages/account.py", ALL_ADMINS + OCES_ROLES, "", ":material/key:"),
     PageDef("基本信息设置", "用户与机构管理", "pages/ncre/a07_users_orgs.py", ALL_ADMINS, "001 §7–8", ":material/group:"),
     PageDef("操作时间设置", "考点操作时间设置", "pages/ncre/a09_windows.py", ALL_ADMINS, "001 §9", ":material/schedule:"),
     PageDef("报名前设置", "考点报名综合设置", "pages/ncre/a10_site_general.py", ALL_ADMINS, "001 §10", ":material/tune:"),
@@ -66,6 +66,9 @@ MENU: list[PageDef] = [
     PageDef("机考数据管理", "机考系统异常文件处理", "pages/ncre/a49_anomaly_files.py", ALL_ADMINS, "001 §49", ":material/report:"),
     PageDef("报表管理", "考场签到表下载", "pages/ncre/a50_signin_sheets.py", ALL_ADMINS, "001 §50", ":material/how_to_reg:"),
     PageDef("报表管理", "考场座次表下载", "pages/ncre/a51_seating_charts.py", ALL_ADMINS, "001 §51", ":material/event_seat:"),
+    PageDef("学生服务", "统考英语重考申请", "pages/oces/b01_reexam_apply.py", ("centre_admin", "centre_teacher", "center_admin"), "000 二", ":material/assignment:"),
+    PageDef("学生服务", "学生与统考成绩导入", "pages/oces/b03_student_import.py", ("centre_admin", "center_admin"), "000", ":material/upload_file:"),
+    PageDef("学生服务", "重考申请审核", "pages/oces/b02_reexam_review.py", ("institution_reviewer", "center_admin"), "000", ":material/fact_check:"),
     PageDef("系统管理", "考次管理", "pages/system/terms.py", ("center_admin",), "001 §4, §7.5", ":material/calendar_month:"),
     PageDef("系统管理", "审计日志", "pages/system/audit_log.py", ALL_ADMINS, "", ":material/history:"),
 ]

@@ -29,3 +29,4 @@ from core.models.arrange import (  # noqa: F401
     TicketDownload,
 )
 from core.models.workflow import Application, ApplicationEvent, Attachment  # noqa: F401
+from core.models.oces import OcesBatch, OcesExamResult, OcesGrant, OcesStudent  # noqa: F401

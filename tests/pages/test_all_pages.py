@@ -3,7 +3,8 @@ import pytest
 
 from core import menu
 
-USERS = {"center_admin": "center", "province_admin": "prov11", "city_admin": "city4401", "site_admin": "site110001"}
+USERS = {"center_admin": "center", "province_admin": "prov11", "city_admin": "city4401", "site_admin": "site110001",
+         "centre_admin": "centre01", "centre_teacher": "teacher01", "institution_reviewer": "inst01"}
 CASES = [(p.file, role) for p in menu.MENU for role in p.roles if role in USERS]
 
 
