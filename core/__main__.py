@@ -8,6 +8,13 @@
                  [--dry-run] [--check-portrait]
                                          import a file as that site's administrator in the current 考次;
                                          exit 0 = imported, 1 = file refused or has errors, 2 = usage error
+  python -m core arrange --site CODE [--clear]
+                                         automatic seat arrangement of the site (001 §31); --clear first clears it;
+                                         exit 0 = everything placed, 1 = some registrations could not be placed
+  python -m core ticket-numbers --site CODE
+                                         generate the site's 准考证号 (001 §32)
+  python -m core tickets --site CODE --layout small|large --out FILE.zip [--order room|ticket|class|name]
+                                         generate the site's 小版/大版准考证 ZIP of PDFs (001 §34–35)
   python -m core check                   check configuration (cookie key, database, menu)
 """
 from __future__ import annotations
@@ -166,6 +173,84 @@ def cmd_import(args) -> int:
     return 1
 
 
+# ---------------------------------------------------------------- arrangement and tickets
+def _as_site(args):
+    """The site and its administrator's Actor, or print the usage error and return None."""
+    site, actor, problem = _site_actor(args.site)
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        return None
+    return site, actor
+
+
+def cmd_arrange(args) -> int:
+    from core.errors import DomainError
+    from core.services import arrangement as ar
+
+    found = _as_site(args)
+    if found is None:
+        return 2
+    (site_id, code, name), actor = found
+    try:
+        with session_scope() as s:
+            if args.clear:
+                print(ar.clear_arrangement(s, actor, site_id, all=True).message)
+            report = ar.arrange_auto(s, actor, site_id)
+    except DomainError as e:
+        print(f"未编排：{e.message}", file=sys.stderr)
+        return 1
+    print(f"考点（{code}）{name}：{report.message}")
+    for line in report.unplaced_lines()[:ERRORS_SHOWN]:
+        print(f"  {line}", file=sys.stderr)
+    return 1 if report.unplaced else 0
+
+
+def cmd_ticket_numbers(args) -> int:
+    from core.errors import DomainError
+    from core.services import arrangement as ar
+
+    found = _as_site(args)
+    if found is None:
+        return 2
+    (site_id, code, name), actor = found
+    try:
+        with session_scope() as s:
+            report = ar.generate_ticket_numbers(s, actor, site_id)
+    except DomainError as e:
+        print(f"未生成：{e.message}", file=sys.stderr)
+        return 1
+    print(f"考点（{code}）{name}：{report.message}")
+    return 0
+
+
+def cmd_tickets(args) -> int:
+    from pathlib import Path
+
+    from core.errors import DomainError
+    from core.services import generated as gen
+    from core.services import ticket_files as tf
+
+    found = _as_site(args)
+    if found is None:
+        return 2
+    (site_id, code, name), actor = found
+    kind = f"tickets_{args.layout}"
+    progress = _progress if args.progress or sys.stderr.isatty() else gen._noop
+    try:
+        with session_scope() as s:
+            info = gen.generate(s, actor, site_id, kind, tf.BUILDERS[kind], tf.order_options(args.order),
+                                progress=progress)
+        with session_scope() as s:
+            data, filename = gen.download(s, actor, site_id, kind)
+    except DomainError as e:
+        print(f"未生成：{e.message}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.write_bytes(data)
+    print(f"考点（{code}）{name}：{info.title} {info.rows} 张 → {out}（{info.size_text}）")
+    return 0
+
+
 def cmd_check(_args) -> int:
     from core.menu import check_menu
 
@@ -204,6 +289,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check-portrait", action="store_true", help="照片：检测是否为证件照（简易检测）")
     p.add_argument("--progress", action="store_true", help="在标准错误输出显示进度")
     p.set_defaults(fn=cmd_import)
+    p = sub.add_parser("arrange", help="考场自动编排（以考点管理员身份，当前考次）")
+    p.add_argument("--site", required=True, metavar="CODE", help="考点代码")
+    p.add_argument("--clear", action="store_true", help="先清除本考点所有编排结果")
+    p.set_defaults(fn=cmd_arrange)
+    p = sub.add_parser("ticket-numbers", help="生成准考证号（本考点所有报考科目须已编排）")
+    p.add_argument("--site", required=True, metavar="CODE", help="考点代码")
+    p.set_defaults(fn=cmd_ticket_numbers)
+    p = sub.add_parser("tickets", help="生成考点小版/大版准考证（ZIP 内含 PDF）")
+    p.add_argument("--site", required=True, metavar="CODE", help="考点代码")
+    p.add_argument("--layout", choices=("small", "large"), default="small", help="small 小版（每页 6 张）；large 大版")
+    p.add_argument("--out", required=True, metavar="FILE.zip", help="输出文件")
+    p.add_argument("--order", choices=("room", "ticket", "class", "name"), default="room",
+                   help="生成顺序：room 按考场座位；ticket 按准考证号；class 按班级；name 按姓名")
+    p.add_argument("--progress", action="store_true", help="在标准错误输出显示进度")
+    p.set_defaults(fn=cmd_tickets)
     sub.add_parser("check", help="检查配置（cookie 密钥、菜单）").set_defaults(fn=cmd_check)
     args = parser.parse_args(argv)
     if not getattr(args, "fn", None):

@@ -17,6 +17,7 @@ from core.models import (
 )
 from core.models.ncre import START_ONLY_WINDOWS, WINDOW_KINDS
 from core.services.tree import add_org
+from core.services.demo_oces import load_oces_demo
 
 # NCRE subjects: code, name, level, minutes
 NCRE_SUBJECTS = [
@@ -175,6 +176,7 @@ def load_demo(s: Session, now: datetime | None = None, log=print) -> dict:
                             s.add(IntentQuota(site_id=site.id, term_id=t.id, exam_date=day + timedelta(days=d),
                                               quota=200))
     s.flush()
+    load_oces_demo(s, center, terms, pw, accounts, now)  # OCES 学习中心平台 (000)
     log(f"演示数据已载入：2 个省、{len(sites)} 个考点、{len(subjects)} 个科目、2 个考次（当前：{cur.name}）。")
     log(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for u, role, org in accounts:
@@ -636,6 +638,9 @@ def load_demo_registrations(s: Session, n: int = DEMO_CANDIDATES, seed: int = DE
             x.capacity = c if k == 0 else c + max(1, c * 5 // 100)
     s.flush()
 
+    # ---- 编排 (§30–32): two sites arranged, with 准考证号 (one of them has intent candidates)
+    arranged = [arrange_demo_site(s, code, now=now, log=log) for code in DEMO_ARRANGED_SITES if code in orgs]
+
     def count(model, *where) -> int:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
@@ -651,11 +656,94 @@ def load_demo_registrations(s: Session, n: int = DEMO_CANDIDATES, seed: int = DE
                    "pending": stats["review_pending"]},
         "cancelled": count(CancelledRegistration, CancelledRegistration.term_id == tid),
         "locked": count(Enrollment, Enrollment.term_id == tid, Enrollment.locked.is_(True)),
-        "accounts": count(CandidateAccount), "people": count(Candidate),
+        "accounts": count(CandidateAccount), "people": count(Candidate), "arranged": arranged,
         "seconds": round(_time.perf_counter() - t0, 1),
     }
     log(f"演示考生已载入（{term.name}）：{out['candidates']} 名考生、{out['registrations']} 科次报考"
         f"（已支付 {out['paid_registrations']}），{out['sites']} 个考点；学籍 {out['registry_records']} 条，"
         f"照片 {out['photos']} 张，集体缴费批次 {out['group_batches']} 个，个人订单 {out['own_orders']} 个，"
         f"取消考试 {out['cancelled']} 科次；用时 {out['seconds']} 秒。")
+    return out
+
+
+# ================================================================ demo arrangement (编排, 准考证号)
+DEMO_ARRANGED_SITES = ("110001", "110004")  # 110004 lets candidates choose an intent date
+DEMO_ROOM_SEATS = 30
+DEMO_DAY_TIMES = ((time(8, 30), time(10, 30)), (time(11, 0), time(13, 0)), (time(14, 0), time(16, 0)))
+
+
+def arrange_demo_site(s: Session, site_code: str = "110001", now: datetime | None = None, log=print) -> dict:
+    """Arrange one demo site of the current 考次 as its administrator would: every 报考 paid (the open orders
+    paid, the rest in one paid order per candidate — seed data), rooms of 30 seats with 3 sessions a day on
+    the exam days its subjects run, sized to fit, then 自动编排 and 准考证号 (core.services.arrangement)."""
+    from core.auth import actor_for
+    from core.models import PaymentOrder, Registration
+    from core.models.arrange import ExamRoom
+    from core.services import arrangement as ar
+    from core.services.registration import chunks
+    from sqlalchemy import bindparam, insert, update
+
+    t0 = _time.perf_counter()
+    now = (now or datetime.now()).replace(microsecond=0)
+    term = s.scalar(select(ExamTerm).where(ExamTerm.is_current.is_(True)))
+    site = s.scalar(select(Org).where(Org.code == site_code, Org.kind == "site"))
+    if term is None or site is None:
+        raise ValueError(f"没有当前考次或考点 {site_code}。")
+    if s.scalar(select(func.count()).select_from(ExamRoom).where(ExamRoom.site_id == site.id,
+                                                                 ExamRoom.term_id == term.id)):
+        raise ValueError(f"考点 {site_code} 已有考场，演示编排只能载入一次。")
+    admin = s.scalar(select(User).where(User.org_id == site.id, User.role == "site_admin").order_by(User.id).limit(1))
+    actor = actor_for(s, admin, term.id)
+
+    # every 报考 paid: open orders (a 集体缴费批次 or a candidate's order) paid, the rest in a new paid order
+    unpaid = s.execute(select(Registration.id, Registration.enrollment_id, Registration.order_id, Registration.fee,
+                              Subject.code).join(Subject, Subject.id == Registration.subject_id)
+                       .where(Registration.site_id == site.id, Registration.term_id == term.id,
+                              Registration.paid.is_(False)).order_by(Registration.id)).all()
+    open_orders = sorted({r.order_id for r in unpaid if r.order_id})
+    for part in chunks(open_orders):
+        s.execute(update(PaymentOrder).where(PaymentOrder.id.in_(part))
+                  .values(state="paid", paid_at=now, payer_ref=f"DEMO{site_code}ARR")
+                  .execution_options(synchronize_session=False))
+        s.execute(update(Registration).where(Registration.order_id.in_(part)).values(paid=True, paid_at=now)
+                  .execution_options(synchronize_session=False))
+    loose: dict[int, list] = {}
+    for r in unpaid:
+        if not r.order_id:
+            loose.setdefault(r.enrollment_id, []).append(r)
+    if loose:
+        rows = [dict(term_id=term.id, site_id=site.id, kind="individual", state="paid", candidate_count=1,
+                     item_count=len(items), subject_codes=",".join(sorted(i.code for i in items)),
+                     amount=sum((Decimal(str(i.fee)) for i in items), Decimal(0)), provider="offline",
+                     provider_ref=f"DEMOARR{term.id}{site_code}{k:06d}", payer_ref=f"WX{site_code}{k:06d}",
+                     created_by=None, created_at=now, paid_at=now) for k, items in enumerate(loose.values())]
+        got = dict((ref, i) for i, ref in s.execute(insert(PaymentOrder).returning(
+            PaymentOrder.id, PaymentOrder.provider_ref), rows))
+        t = Registration.__table__
+        s.connection().execute(
+            update(t).where(t.c.id == bindparam("rid")).values(paid=True, paid_at=now, order_id=bindparam("oid")),
+            [dict(rid=i.id, oid=got[o["provider_ref"]]) for o, items in zip(rows, loose.values()) for i in items])
+    s.expire_all()
+
+    # rooms: 3 sessions a day on the exam days the site's subjects run (inside the 考次's exam dates)
+    spans = s.execute(select(func.min(SiteSubject.exam_start), func.max(SiteSubject.exam_end))
+                      .where(SiteSubject.site_id == site.id, SiteSubject.term_id == term.id)).one()
+    first = max(d for d in (spans[0], term.exam_start) if d is not None).date()
+    last = min(d for d in (spans[1], term.exam_end) if d is not None).date()
+    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    total = int(s.scalar(select(func.count()).select_from(Registration).where(
+        Registration.site_id == site.id, Registration.term_id == term.id)) or 0)
+    per_room = DEMO_ROOM_SEATS * len(DEMO_DAY_TIMES) * len(days)
+    n_rooms = max(1, -(-int(total * 1.15) // per_room) + 1) if per_room else 0
+    room_ids = [ar.add_room(s, actor, site.id, f"{k:02d}", f"{site.name[:-2]}第{(k - 1) // 6 + 1}教学楼"
+                            f"{(k - 1) % 6 + 1}0{k % 3 + 1}机房") for k in range(1, n_rooms + 1)]
+    sessions = ar.add_sessions_bulk(s, actor, site.id, room_ids, days, list(DEMO_DAY_TIMES), DEMO_ROOM_SEATS)
+    report = ar.arrange_auto(s, actor, site.id)
+    tickets = ar.generate_ticket_numbers(s, actor, site.id) if not report.unplaced else None
+    out = {"site": site_code, "paid_now": len(unpaid), "rooms": n_rooms, "sessions": len(sessions),
+           "placed": report.placed, "unplaced": len(report.unplaced), "intent_total": report.intent_total,
+           "intent_honoured": report.intent_honoured, "tickets": tickets.total if tickets else 0,
+           "seconds": round(_time.perf_counter() - t0, 1)}
+    log(f"演示编排（{site_code}）{site.name}：{n_rooms} 个考场、{len(sessions)} 个批次；{report.message}"
+        + (tickets.message if tickets else "") + f"用时 {out['seconds']} 秒。")
     return out
