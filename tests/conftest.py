@@ -73,11 +73,12 @@ def sqlite_engine(tmp_path):
 
 
 @pytest.fixture
-def seed(engine):
-    """A small world: center → 2 provinces → cities → sites, a current and a past 考次, one admin per level."""
+def seed(engine, request):
+    """A small world: center → 2 provinces → cities → sites, a current and a past 考次, one admin per level.
+    The OCES demo (000) only for modules that set `OCES_DEMO = True` (it costs ~0.4 s per world)."""
     from tests.factories import build_world
 
     with session_scope(engine) as s:
-        world = build_world(s)
+        world = build_world(s, oces=getattr(request.module, "OCES_DEMO", False))
     world.engine = engine
     return world

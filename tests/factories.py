@@ -28,9 +28,9 @@ class World:
             return actor_for(s, u, tid)
 
 
-def build_world(s: Session) -> World:
+def build_world(s: Session, oces: bool = True) -> World:
     create_admin(s, "admin", password="Admin12345")
-    info = load_demo(s, log=lambda *_: None)
+    info = load_demo(s, log=lambda *_: None, oces=oces)
     w = World(info=info)
     w.users = {u.username: u.id for u in s.scalars(select(User))}
     w.orgs = {o.code: o.id for o in s.scalars(select(Org))}

@@ -86,8 +86,9 @@ def _windows(s: Session, org: Org, term: ExamTerm, start: datetime, end: datetim
                        end_at=None if kind in START_ONLY_WINDOWS else end))
 
 
-def load_demo(s: Session, now: datetime | None = None, log=print) -> dict:
-    """Load the demo into an initialised database. Refuses to run twice."""
+def load_demo(s: Session, now: datetime | None = None, log=print, oces: bool = True) -> dict:
+    """Load the demo into an initialised database. Refuses to run twice. `oces`: also the OCES
+    学习中心平台 demo (service tests that do not need it skip it)."""
     now = (now or datetime.now()).replace(second=0, microsecond=0)
     if s.scalar(select(func.count()).select_from(Org).where(Org.kind == "province")):
         raise ValueError("数据库中已有省级机构，演示数据只能载入一次空库。")
@@ -176,7 +177,8 @@ def load_demo(s: Session, now: datetime | None = None, log=print) -> dict:
                             s.add(IntentQuota(site_id=site.id, term_id=t.id, exam_date=day + timedelta(days=d),
                                               quota=200))
     s.flush()
-    load_oces_demo(s, center, terms, pw, accounts, now)  # OCES 学习中心平台 (000)
+    if oces:
+        load_oces_demo(s, center, terms, pw, accounts, now)  # OCES 学习中心平台 (000)
     log(f"演示数据已载入：2 个省、{len(sites)} 个考点、{len(subjects)} 个科目、2 个考次（当前：{cur.name}）。")
     log(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for u, role, org in accounts:

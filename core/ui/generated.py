@@ -10,21 +10,8 @@ from typing import Any
 import streamlit as st
 
 from core.auth import Actor
-from core.db import session_scope
-from core.errors import DomainError
 from core.services import generated as gen
-from core.ui.session import engine
-from core.ui.widgets import flash, query, run_service, show_flash
-
-
-def _deferred_download(actor: Actor, site_id: int, kind: str):
-    def _read() -> bytes:
-        try:
-            with session_scope(engine()) as s:
-                return gen.download(s, actor, site_id, kind)[0]
-        except DomainError as e:  # the button cannot show an error box; the file says what went wrong
-            return f"下载失败：{e.message}".encode("utf-8")
-    return _read
+from core.ui.widgets import deferred_download, flash, query, run_service, show_flash
 
 
 def generated_panel(actor: Actor, site_id: int, kind: str, build: gen.Builder,
@@ -70,7 +57,7 @@ def generated_panel(actor: Actor, site_id: int, kind: str, build: gen.Builder,
                 flash(flash_key, f"{title}已生成：{res.filename}（{res.rows} 条，{res.size_text}）。")
         if info is not None:
             mime = mimetypes.guess_type(info.filename)[0] or "application/octet-stream"
-            bar.download_button(f"下载{title}", _deferred_download(actor, site_id, kind), file_name=info.filename,
-                                mime=mime, on_click="ignore", icon=":material/file_download:",
-                                key=f"gen_{kind}_download")
+            with bar:
+                deferred_download(f"下载{title}", gen.download, actor, site_id, kind, file_name=info.filename,
+                                  mime=mime, key=f"gen_{kind}_download", icon=":material/file_download:")
     return info

@@ -28,6 +28,20 @@ def run_service(fn: Callable, *args: Any, success: str | None = None, **kwargs: 
     return result if result is not None else True
 
 
+def deferred_download(label: str, fn: Callable, *args: Any, file_name: str, mime: str, key: str,
+                      **kwargs: Any) -> None:
+    """A download button whose bytes come from `fn(session, *args) -> (bytes, name)` only when clicked, in a
+    committed unit of work (the service's audit row is kept); a DomainError becomes the file's text (the
+    button cannot show an error box)."""
+    def _read() -> bytes:
+        try:
+            with session_scope(engine()) as s:
+                return fn(s, *args)[0]
+        except DomainError as e:
+            return f"下载失败：{e.message}".encode("utf-8")
+    st.download_button(label, _read, file_name=file_name, mime=mime, on_click="ignore", key=key, **kwargs)
+
+
 def query(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Read-only service call (nothing it does is committed); DomainError shown, returns None."""
     try:

@@ -22,6 +22,9 @@ from core.services import oces
 from core.services.demo_oces import demo_proof
 
 
+OCES_DEMO = True  # the seed world includes the OCES demo (tests/conftest.py)
+
+
 @pytest.fixture(autouse=True)
 def file_store(tmp_path, monkeypatch):
     monkeypatch.setenv("KAOWU_FILE_STORE", str(tmp_path / "files"))
