@@ -15,14 +15,10 @@ import hashlib
 import io
 import shutil
 import subprocess
-import sys
 import tempfile
-import threading
-import types
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -397,28 +393,6 @@ def _render_candidates(batch: list) -> list[bytes]:
     return [P.render_tickets(CANDIDATE_LAYOUT, items) for items in batch]
 
 
-_MAIN_LOCK = threading.Lock()
-
-
-@contextmanager
-def plain_main():
-    """Start worker processes inside this block. spawn/forkserver children re-run the parent's `__main__`
-    file before they unpickle anything; under Streamlit `__main__` is a fake module whose `__file__` is
-    Home.py (and no `__spec__`), so every worker would run the app's entry script (it opens and migrates
-    the database: "database is locked" while the caller holds the write transaction, and the pool breaks).
-    An empty `__main__` while the workers start avoids it; the previous one is put back unless a new
-    script run replaced it meanwhile."""
-    with _MAIN_LOCK:
-        saved = sys.modules.get("__main__")
-        empty = types.ModuleType("__main__")
-        sys.modules["__main__"] = empty
-        try:
-            yield
-        finally:
-            if sys.modules.get("__main__") is empty and saved is not None:
-                sys.modules["__main__"] = saved
-
-
 PREGEN_BATCH = 20  # candidates per worker job
 PREGEN_PARALLEL_MIN = 40  # fewer candidates: render in this process
 
@@ -436,18 +410,17 @@ def _render_all(groups: list[list], progress: Progress, workers: int | None = No
             if i % 10 == 0 or i == n - 1:
                 progress(0.05 + 0.85 * (i + 1) / n, f"已生成 {i + 1}/{n} 名考生的准考证")
         return out  # type: ignore[return-value]
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    jobs = [(i, datas[i:i + PREGEN_BATCH]) for i in range(0, n, PREGEN_BATCH)]
+    jobs = [(datas[i:i + PREGEN_BATCH],) for i in range(0, n, PREGEN_BATCH)]
     done = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=tk._context()) as ex:
-        with plain_main():  # the workers start on submit
-            futs = {ex.submit(_render_candidates, batch): start for start, batch in jobs}
-        for f in as_completed(futs):
-            start = futs[f]
-            for k, pdf in enumerate(f.result()):
-                out[start + k] = pdf
-                done += 1
-            progress(0.05 + 0.85 * done / n, f"已生成 {done}/{n} 名考生的准考证")
+
+    def arrived(j: int, pdfs: list[bytes]) -> None:
+        nonlocal done
+        for k, pdf in enumerate(pdfs):
+            out[j * PREGEN_BATCH + k] = pdf
+        done += len(pdfs)
+        progress(0.05 + 0.85 * done / n, f"已生成 {done}/{n} 名考生的准考证")
+
+    tk.run_parallel(_render_candidates, jobs, workers, arrived)
     return out  # type: ignore[return-value]
 
 

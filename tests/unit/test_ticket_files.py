@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import zipfile
 from datetime import datetime, timedelta
 
 import openpyxl
@@ -15,7 +14,7 @@ from sqlalchemy import func, select, update
 from core.db import session_scope
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.models import (
-    AuditLog, CandidateTicket, Enrollment, ExamRoom, ExamSession, OpWindow, Registration, SiteSetting, TicketDownload,
+    AuditLog, CandidateTicket, Enrollment, OpWindow, Registration, SiteSetting, TicketDownload,
 )
 from core.services import generated as gen
 from core.services import ticket_files as tf
