@@ -11,9 +11,7 @@ from core.ui.widgets import query
 actor, site_id, flags = registration_head("考场统计")
 st.caption("考场统计不受考点操作时间限制。统计文件需要先生成后下载；如果无法确定生成之后数据是否有变动，"
            "下载前请先重新生成。")
-ready = query(tf.readiness, actor, site_id, numbers=False)
-generated_panel(actor, site_id, "room_stats", tf.build_room_stats,
-                disabled_reason=ready.reason if ready else "无法读取本考点的编排情况。")
+generated_panel(actor, site_id, "room_stats", tf.build_room_stats, numbers=False)
 
 stats = query(tf.room_stats, actor, site_id)
 if stats is None:

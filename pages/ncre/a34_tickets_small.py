@@ -10,12 +10,8 @@ from core.ui.widgets import query
 actor, site_id, flags = registration_head("考点小版准考证下载")
 st.caption("考点小版准考证生成下载不受考点操作时间限制，但需要在编排完成、生成准考证号后才可以生成。"
            "文件为 ZIP 压缩包，解压为 PDF 文件，一张 A4 纸有 6 张准考证。")
-ready = query(tf.readiness, actor, site_id)
 order = st.radio("生成顺序", list(tf.ORDERS), format_func=tf.ORDERS.get, horizontal=True, key="tk_small_order")
-generated_panel(actor, site_id, "tickets_small", tf.build_tickets_small, tf.order_options(order),
-                disabled_reason=ready.reason if ready else "无法读取本考点的编排情况。")
-if ready:
-    st.caption(ready.text)
+generated_panel(actor, site_id, "tickets_small", tf.build_tickets_small, tf.order_options(order))
 
 # ---------------------------------------------------------------- 准考证验证
 st.subheader("准考证验证")

@@ -4,10 +4,8 @@ enforced by the generate-then-download framework)."""
 import streamlit as st
 
 from core.services import cbt
-from core.services import ticket_files as tf
 from core.ui.generated import generated_panel
 from core.ui.ncre import registration_head
-from core.ui.widgets import query, window_banner
 
 actor, site_id, flags = registration_head("照片包下载")
 with st.expander("说明", expanded=False, icon=":material/info:"):
@@ -19,12 +17,4 @@ with st.expander("说明", expanded=False, icon=":material/info:"):
         "4. 下载到的文件为 .ZIP 压缩包，解压为以考点代码命名的文件夹，其中每个准考证号一张 jpg 照片"
         "（文件名为准考证号；同一考生报考多个科目时，每个准考证号各一张，照片相同）。"
         f"已编排但没有照片的考生列在压缩包中的“{cbt.MISSING_LIST}”里。")
-reason = None
-if flags["own"] and not window_banner(actor, "pre_exam_download"):
-    reason = "不在考前资料下载时间内，不能生成和下载照片包。"
-ready = query(tf.readiness, actor, site_id)
-if reason is None:
-    reason = ready.reason if ready else "无法读取本考点的编排情况。"
-generated_panel(actor, site_id, "photo_pack", cbt.build_photo_pack, disabled_reason=reason)
-if ready:
-    st.caption(ready.text)
+generated_panel(actor, site_id, "photo_pack", cbt.build_photo_pack)

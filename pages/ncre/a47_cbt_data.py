@@ -4,10 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from core.services import cbt
-from core.services import ticket_files as tf
 from core.ui.generated import generated_panel
 from core.ui.ncre import registration_head
-from core.ui.widgets import query, window_banner
 
 actor, site_id, flags = registration_head("机考数据下载")
 with st.expander("说明", expanded=False, icon=":material/info:"):
@@ -22,12 +20,4 @@ with st.expander("说明", expanded=False, icon=":material/info:"):
                                 "长度": f.length, "小数": f.decimals} for f in cbt.CBT_FIELDS]),
                  hide_index=True)
     st.caption("字符字段的长度按 GBK 字节计（一个汉字 2 字节），超长时在完整汉字处截断；日期为 D 型（年月日）。")
-reason = None
-if flags["own"] and not window_banner(actor, "pre_exam_download"):
-    reason = "不在考前资料下载时间内，不能生成和下载机考数据。"
-ready = query(tf.readiness, actor, site_id)
-if reason is None:
-    reason = ready.reason if ready else "无法读取本考点的编排情况。"
-generated_panel(actor, site_id, "cbt_data", cbt.build_cbt_data, disabled_reason=reason)
-if ready:
-    st.caption(ready.text)
+generated_panel(actor, site_id, "cbt_data", cbt.build_cbt_data)

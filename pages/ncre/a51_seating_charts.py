@@ -5,18 +5,9 @@ import streamlit as st
 from core.services import ticket_files as tf
 from core.ui.generated import generated_panel
 from core.ui.ncre import registration_head
-from core.ui.widgets import query, window_banner
 
 actor, site_id, flags = registration_head("考场座次表下载")
 st.caption("考场座次表需要在编排完成、报名数据和编排数据不再变化时生成；先生成后下载，如果无法确定生成之后数据是否有变动，"
            "下载前请先重新生成。"
            "文件为 ZIP 压缩包，解压为 PDF 文件：每个考场批次一页座次表（按座位号排列的准考证号和姓名），张贴在考场门口。")
-reason = None
-if flags["own"] and not window_banner(actor, "pre_exam_download"):
-    reason = "不在考前资料下载时间内，不能生成和下载考场座次表。"
-ready = query(tf.readiness, actor, site_id)
-if reason is None:
-    reason = ready.reason if ready else "无法读取本考点的编排情况。"
-generated_panel(actor, site_id, "seating", tf.build_seating, disabled_reason=reason)
-if ready:
-    st.caption(ready.text)
+generated_panel(actor, site_id, "seating", tf.build_seating)

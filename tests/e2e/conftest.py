@@ -72,3 +72,19 @@ def login(page, url: str, username: str, password: str = "Kaowu2026demo") -> Non
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
     page.wait_for_function("document.cookie.includes('kaowu_auth')")
+
+
+def fill_settled(page, label: str, value: str, attempts: int = 5) -> None:
+    """Fill the one input labelled `label` once the page has settled: while a rerun is under way Streamlit
+    can briefly show the stale widget next to the new one (two inputs with the same label), and a value
+    typed into the stale one is lost. Retries until exactly one input holds `value`."""
+    from playwright.sync_api import expect
+
+    for _ in range(attempts):
+        box = page.get_by_label(label, exact=True)
+        expect(box).to_have_count(1)
+        box.fill(value)
+        page.wait_for_timeout(300)
+        if box.count() == 1 and box.input_value() == value:
+            return
+    raise AssertionError(f"输入框“{label}”没有保持填写的值")

@@ -8,7 +8,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, login
+from tests.e2e.conftest import ROOT, fill_settled, login
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +36,7 @@ def test_login_change_password_capacity(server, browser):
     expect(page.get_by_text("首次登录")).to_be_visible()
     page.wait_for_function("document.cookie.includes('kaowu_auth')")  # the login cookie's rerun is over
     for label, value in (("原密码", "OneTime123"), ("新密码", "BrandNew2026"), ("确认新密码", "BrandNew2026")):
-        box = page.get_by_label(label, exact=True)
-        box.fill(value)
-        expect(box).to_have_value(value)
+        fill_settled(page, label, value)
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("密码已修改")).to_be_visible()
     page.get_by_role("link", name="进入首页").click()

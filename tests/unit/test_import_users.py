@@ -98,12 +98,12 @@ def test_duplicate_passport_ids(seed):
 def test_org_kind_without_admin_role_and_bad_cells(seed):
     with session_scope(seed.engine) as s:
         center = s.get(Org, seed.orgs["000000"])
-        add_org(s, center, "900001", "某院校", "institution")
+        add_org(s, center, "900001", "某试点院校", "school")  # 1+X (003): no admin role of its own yet
     a = seed.actor("center")
-    data = xlsx([HEADER, ["900001", "院校人", "inst-user-1", "", ""], ["110001", "", "ab", "bad@", "123"]])
+    data = xlsx([HEADER, ["900001", "院校人", "school-user-1", "", ""], ["110001", "", "ab", "bad@", "123"]])
     res = run_import(seed.engine, USERS_SPEC, a, data, "用户.xlsx")
     texts = [e.text for e in res.errors]
-    assert texts[0] == "第 2 行【机构代码】：“某院校”是院校，不能导入管理员账号"
+    assert texts[0] == "第 2 行【机构代码】：“某试点院校”是试点院校，不能导入管理员账号"
     assert "第 3 行【姓名】：不能为空" in texts
     assert "第 3 行【通行证ID】：只能包含字母、数字和 _ . @ -，长度 4–40 位" in texts
     assert "第 3 行【邮箱】：邮箱“bad@”格式不正确" in texts

@@ -366,3 +366,28 @@ def test_sample_ticket_preview(seed):
         assert png and png.startswith(b"\x89PNG")
     with session_scope(seed.engine) as s, pytest.raises(PermissionDenied):
         tf.sample_ticket(s, seed.actor("prov11"), sid)
+
+
+# ---------------------------------------------------------------- 考前资料下载时间 (§9) on generated files
+def test_sheets_generate_any_time_but_download_only_inside_the_pre_exam_window(seed):
+    sid, tid, _ = _world(seed, n=6)
+    a = seed.actor("site110001")
+    with session_scope(seed.engine) as s:
+        s.execute(update(OpWindow).where(OpWindow.org_id == sid, OpWindow.term_id == tid,
+                                         OpWindow.kind == "pre_exam_download")
+                  .values(start_at=datetime.now() + timedelta(days=3)))
+    with session_scope(seed.engine) as s:  # generating is not restricted by the windows (§51.2)
+        info = gen.generate(s, a, sid, "signin", tf.build_signin)
+    assert info.rows == 4 and not info.stale  # one sheet per room session: 2 slots × 2 rooms of 5
+    with session_scope(seed.engine) as s, pytest.raises(DomainError, match="考前资料下载时间"):
+        gen.download(s, a, sid, "signin")
+    with session_scope(seed.engine) as s:
+        s.execute(update(OpWindow).where(OpWindow.org_id == sid, OpWindow.term_id == tid,
+                                         OpWindow.kind == "pre_exam_download")
+                  .values(start_at=datetime.now() - timedelta(hours=1)))
+    with session_scope(seed.engine) as s:
+        data, name = gen.download(s, a, sid, "signin")
+    assert name.endswith(".zip") and tf.zip_pdf_members(data)
+    with session_scope(seed.engine) as s:
+        actions = [r.action for r in s.scalars(select(AuditLog).where(AuditLog.entity == "generated_file"))]
+    assert actions.count("generate") == 1 and actions.count("export") == 1
