@@ -238,7 +238,8 @@ def cmd_tickets(args) -> int:
     progress = _progress if args.progress or sys.stderr.isatty() else gen._noop
     try:
         with session_scope() as s:
-            info = gen.generate(s, actor, site_id, kind, tf.BUILDERS[kind], tf.order_options(args.order),
+            build = tf.build_tickets_small if args.layout == "small" else tf.build_tickets_large
+            info = gen.generate(s, actor, site_id, kind, build, tf.order_options(args.order),
                                 progress=progress)
         with session_scope() as s:
             data, filename = gen.download(s, actor, site_id, kind)

@@ -172,8 +172,8 @@ def load_demo(s: Session, now: datetime | None = None, log=print, oces: bool = T
                                           capacity=300 if subj.level <= 2 else 100))
                         s.add(SiteFee(site_id=site.id, term_id=t.id, subject_id=subj.id,
                                       fee=80 if subj.level <= 2 else 100))
-                    if n % 4 == 0:
-                        for d in range(3):
+                    if n % 4 == 0:  # intent quotas on the two days the site's subjects run
+                        for d in range(2):
                             s.add(IntentQuota(site_id=site.id, term_id=t.id, exam_date=day + timedelta(days=d),
                                               quota=200))
     s.flush()

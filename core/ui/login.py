@@ -28,7 +28,8 @@ def login_page() -> None:
         demo = demo_loaded(s)
     if demo:
         st.info(f"演示数据已载入。演示账号：center（考试中心）、prov11 / prov44（省）、city4401（地市）、"
-                f"site110001 / site440101（考点）等，密码均为 {DEMO_PASSWORD}。")
+                f"site110001 / site440101（考点）等；统考英语重考申请：centre01（学习中心）、inst01（院校审核员）；"
+                f"密码均为 {DEMO_PASSWORD}。")
 
 
 def sidebar(actor: Actor) -> None:

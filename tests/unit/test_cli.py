@@ -249,3 +249,60 @@ def test_demo_command_loads_the_candidates(tmp_path, monkeypatch, capsys):
             assert s.scalar(select(func.count()).select_from(Enrollment)) == 60
     finally:
         db._engines.pop(url, None)
+
+
+# ---------------------------------------------------------------- arrange, ticket-numbers, tickets (001 §31–34)
+def _paid_site_with_rooms(world, n: int = 20, rooms: int = 1) -> None:
+    from datetime import time as dtime
+
+    from core.models import ExamRoom, ExamSession, ExamTerm
+    from tests.factories import add_candidates
+
+    sid, tid = world.orgs[SITE], world.info["current_term"]
+    codes = open_codes(world, SITE)[:2]
+    with session_scope(world.engine) as s:
+        add_candidates(s, sid, tid, n, codes, paid=True, start=700)
+        day = s.get(ExamTerm, tid).exam_start.date()
+        for r in range(rooms):
+            room = ExamRoom(term_id=tid, site_id=sid, code=f"{r + 1:02d}", address="机房")
+            s.add(room)
+            s.flush()
+            for k, (a, b) in enumerate(((dtime(8, 30), dtime(10, 30)), (dtime(11, 0), dtime(13, 0)))):
+                s.add(ExamSession(term_id=tid, site_id=sid, room_id=room.id, seq=k + 1, capacity=30,
+                                  start_at=datetime.combine(day, a), end_at=datetime.combine(day, b)))
+
+
+def test_arrange_numbers_and_tickets_from_the_command_line(cli_db, capsys):
+    assert main(["ticket-numbers", "--site", SITE]) == 1  # nothing arranged yet
+    assert "未生成" in capsys.readouterr().err
+    _paid_site_with_rooms(cli_db)
+    assert main(["arrange", "--site", SITE]) == 0
+    assert "全部编排完成" in capsys.readouterr().out
+    assert main(["ticket-numbers", "--site", SITE]) == 0
+    assert "新生成 40" in capsys.readouterr().out
+    out = cli_db.tmp / "小版准考证.zip"
+    assert main(["tickets", "--site", SITE, "--layout", "small", "--out", str(out), "--order", "ticket"]) == 0
+    assert "40 张" in capsys.readouterr().out
+    from core.services.ticket_files import zip_pdf_members
+
+    members = zip_pdf_members(out.read_bytes())
+    assert members and all(name.endswith(".pdf") for name, _ in members)
+    with session_scope(cli_db.engine) as s:
+        numbers = s.scalars(select(Registration.ticket_no).join(Org, Org.id == Registration.site_id)
+                            .where(Org.code == SITE)).all()
+        actions = {a for a, in s.execute(select(AuditLog.action).where(AuditLog.entity == "generated_file"))}
+    assert len(numbers) == 40 and all(n and len(n) == 16 for n in numbers)
+    assert {"generate", "export"} <= actions
+    import shutil
+    if shutil.which("pdftotext"):
+        text = "".join(subprocess.run(["pdftotext", "-", "-"], input=b, capture_output=True).stdout.decode()
+                       for _n, b in members)
+        assert all(n in text for n in numbers)
+
+
+def test_arrange_reports_what_could_not_be_placed(cli_db, capsys):
+    _paid_site_with_rooms(cli_db, n=40, rooms=1)  # 80 报考 for 60 seats
+    assert main(["arrange", "--site", SITE]) == 1
+    captured = capsys.readouterr()
+    assert "未能编排 20 科次" in captured.out and "容量" in captured.err
+    assert main(["arrange", "--site", "999999"]) == 2
