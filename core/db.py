@@ -1,10 +1,11 @@
 """Engine and session factory. SQLite: WAL, foreign keys, busy timeout, BEGIN IMMEDIATE."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import bindparam, create_engine, event, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,3 +92,34 @@ def analyze(db: Engine | Session, tables: tuple[str, ...]) -> None:
             for t in tables:
                 conn.exec_driver_sql(f'ANALYZE "{t}"')
             conn.commit()
+
+
+def update_by_id(s: Session, table, ids: Sequence[int], columns: Mapping[str, Sequence[Any]],
+                 **fixed: Any) -> None:
+    """UPDATE `table` SET col = columns[col][i] (and every `fixed` col = value) WHERE id = ids[i], for many
+    rows at once. PostgreSQL: one `UPDATE … FROM unnest(arrays)` per 50,000 rows (executemany sends one
+    statement per row: 100k rows took ~4 s); elsewhere executemany in chunks."""
+    if not ids:
+        return
+    conn = s.connection()
+    names = list(columns)
+    if conn.dialect.name == "postgresql":
+        d = conn.dialect
+        arrays = [f"CAST(:ids AS {table.c.id.type.compile(dialect=d)}[])"]
+        arrays += [f"CAST(:c{j} AS {table.c[n].type.compile(dialect=d)}[])" for j, n in enumerate(names)]
+        sets = [f'"{n}" = v."{n}"' for n in names] + [f'"{k}" = :f_{k}' for k in fixed]
+        cols = ", ".join(['"id"'] + [f'"{n}"' for n in names])
+        sql = text(f'UPDATE "{table.name}" SET {", ".join(sets)} FROM unnest({", ".join(arrays)}) AS v({cols}) '
+                   f'WHERE "{table.name}".id = v.id')
+        step = 50_000
+        for i in range(0, len(ids), step):
+            params: dict[str, Any] = {"ids": list(ids[i:i + step])}
+            params.update({f"c{j}": list(columns[n][i:i + step]) for j, n in enumerate(names)})
+            params.update({f"f_{k}": v for k, v in fixed.items()})
+            conn.execute(sql, params)
+        return
+    stmt = (update(table).where(table.c.id == bindparam("_id"))
+            .values(**{n: bindparam(f"_{n}") for n in names}, **fixed))
+    rows = [{"_id": i, **{f"_{n}": columns[n][k] for n in names}} for k, i in enumerate(ids)]
+    for i in range(0, len(rows), 900):
+        conn.execute(stmt, rows[i:i + 900])

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.auth import Actor, get_scoped_org, require_role
+from core.db import update_by_id
 from core.errors import DomainError, NotFound, ValidationError
 from core.exports.tabular import write_xlsx
 from core.masking import mask_id
@@ -652,12 +653,14 @@ def _arrange(s: Session, actor: Actor, site_id: int, *, reg_ids: Sequence[int] |
             .where(SiteSubject.site_id == site.id, SiteSubject.term_id == tid, SiteSubject.subject_id.in_(subject_ids)))}
         rules = {sid: solver.Rule(duration_min=int(dur.get(sid) or 120), start=ranges.get(sid, (None, None))[0],
                                   end=ranges.get(sid, (None, None))[1]) for sid in subject_ids}
+        # the pending candidates' seats already taken: a candidate sits all subjects of a 考次 at one site
+        # (one 报名信息 per 考次), so one query over the site's seated 报考 instead of IN-lists of candidates
         busy: dict[int, list[tuple[datetime, datetime]]] = {}
-        cands = sorted({r.candidate_id for r in pending})
-        for part in reg.chunks(cands):
-            for cid, a, b in s.execute(select(Registration.candidate_id, ExamSession.start_at, ExamSession.end_at)
-                                       .join(ExamSession, ExamSession.id == Registration.session_id)
-                                       .where(Registration.term_id == tid, Registration.candidate_id.in_(part))):
+        cands = {r.candidate_id for r in pending}
+        for cid, a, b in s.execute(select(Registration.candidate_id, ExamSession.start_at, ExamSession.end_at)
+                                   .join(ExamSession, ExamSession.id == Registration.session_id)
+                                   .where(Registration.term_id == tid, Registration.site_id == site.id)):
+            if cid in cands:
                 busy.setdefault(cid, []).append((a, b))
         reqs = [solver.Req(id=r.id, candidate=r.candidate_id, subject=r.subject_id, intent=r.intent_date)
                 for r in pending]
@@ -679,13 +682,10 @@ def _arrange(s: Session, actor: Actor, site_id: int, *, reg_ids: Sequence[int] |
                 seat = next(free, None)
                 if seat is None:
                     raise RuntimeError(f"编排求解结果超出批次容量：批次 {sid}")
-                updates.append(dict(rid=rid, b_session=sid, b_seat=seat))
-        t = Registration.__table__
-        stmt = (update(t).where(t.c.id == bindparam("rid"))
-                .values(session_id=bindparam("b_session"), seat_no=bindparam("b_seat"), ticket_no=None,
-                        updated_at=datetime.now()))
-        for part in reg.chunks(updates):
-            s.connection().execute(stmt, list(part))
+                updates.append((rid, sid, seat))
+        update_by_id(s, Registration.__table__, [u[0] for u in updates],
+                     {"session_id": [u[1] for u in updates], "seat_no": [u[2] for u in updates]},
+                     ticket_no=None, updated_at=datetime.now())
         rows_by_id = {r.id: r for r in pending}
         report.placed = len(updates)
         report.unplaced = [line(rows_by_id[rid], reason) for rid, reason in sorted(sol.unplaced.items())]
@@ -1060,9 +1060,7 @@ def generate_ticket_numbers(s: Session, actor: Actor, site_id: int) -> TicketRep
         for part in reg.chunks([rid for rid, _ in changed]):
             s.execute(update(t).where(t.c.id.in_(part)).values(ticket_no=None))
     todo = changed + fresh
-    stmt = update(t).where(t.c.id == bindparam("rid")).values(ticket_no=bindparam("b_no"))
-    for part in reg.chunks(todo):
-        s.connection().execute(stmt, [dict(rid=rid, b_no=no) for rid, no in part])
+    update_by_id(s, t, [rid for rid, _ in todo], {"ticket_no": [no for _, no in todo]}, updated_at=datetime.now())
     report = TicketReport(len(numbers), created, len(changed), len(numbers) - created - len(changed), layout.text,
                           sample=min(new_values) if new_values else None)
     audit(s, actor, "generate", "准考证号", site.id, org_id=site.id, summary=report.message,

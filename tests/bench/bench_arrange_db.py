@@ -64,7 +64,9 @@ def _populate(eng, regs: int, capacity: float, seed: int = 7):
 
     from core.auth import actor_for
     from core.db import session_scope
-    from core.models import Candidate, Enrollment, ExamRoom, ExamSession, Org, Registration, SiteSubject, User
+    from core.models import (
+        Candidate, Enrollment, ExamRoom, ExamSession, ExamTerm, Org, Registration, SiteSubject, User,
+    )
     from core.services.demo import load_demo
     from core.services.setup import create_admin
 
@@ -109,6 +111,8 @@ def _populate(eng, regs: int, capacity: float, seed: int = 7):
                  "capacity": 30, "start_at": datetime.combine(day, a), "end_at": datetime.combine(day, b)}
                 for d, day in enumerate(days) for k, (a, b) in enumerate(TIMES)])
         site.address = site.address or "演示考点地址"
+        # hundreds of rooms do not fit NCRE's 2-digit room number: a wider layout for this 考次 (§32 configurable)
+        s.get(ExamTerm, term_id).ticket_layout = "{subject:2}{term:2}{site:6}{room:4}{session:2}{seat:2}"
         user = s.scalar(select(User).where(User.org_id == site.id, User.role == "site_admin"))
         actor = actor_for(s, user, term_id)
         return actor, site.id, len(cands), n_rooms
