@@ -337,25 +337,26 @@ class Canvas:
         return y
 
     # -- graphics
-    def rect(self, x: float, y: float, w: float, h: float, lw: float = 0.2, gray: float | None = None,
-             dash: bool = False) -> None:
-        k = self.k
-        pre = f"q {lw * k:.2f} w"
+    def _pen(self, lw: float, gray: float | None, dash: bool) -> str:
+        """Save the graphics state and set the line width, gray level and dash of the next stroke."""
+        pre = f"q {lw * self.k:.2f} w"
         if gray is not None:
             pre += f" {gray:.2f} G"
         if dash:
             pre += " [3 2] 0 d"
-        self.ops.append(f"{pre} {x * k:.2f} {(A4_H - y - h) * k:.2f} {w * k:.2f} {h * k:.2f} re S Q")
+        return pre
+
+    def rect(self, x: float, y: float, w: float, h: float, lw: float = 0.2, gray: float | None = None,
+             dash: bool = False) -> None:
+        k = self.k
+        self.ops.append(f"{self._pen(lw, gray, dash)} {x * k:.2f} {(A4_H - y - h) * k:.2f} "
+                        f"{w * k:.2f} {h * k:.2f} re S Q")
 
     def line(self, x1: float, y1: float, x2: float, y2: float, lw: float = 0.2, gray: float | None = None,
              dash: bool = False) -> None:
         k = self.k
-        pre = f"q {lw * k:.2f} w"
-        if gray is not None:
-            pre += f" {gray:.2f} G"
-        if dash:
-            pre += " [3 2] 0 d"
-        self.ops.append(f"{pre} {x1 * k:.2f} {(A4_H - y1) * k:.2f} m {x2 * k:.2f} {(A4_H - y2) * k:.2f} l S Q")
+        self.ops.append(f"{self._pen(lw, gray, dash)} {x1 * k:.2f} {(A4_H - y1) * k:.2f} m "
+                        f"{x2 * k:.2f} {(A4_H - y2) * k:.2f} l S Q")
 
     def qr(self, text: str, x: float, y: float, size: float) -> None:
         self.ops.append(qr_ops(text, x * self.k, (A4_H - y) * self.k, size * self.k))
