@@ -40,7 +40,7 @@ def test_login_change_password_capacity(server, browser):
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_text("密码已修改")).to_be_visible()
     page.get_by_role("link", name="进入首页").click()
-    expect(page.get_by_text("欢迎", exact=True)).to_be_visible()
+    expect(page.get_by_text("欢迎", exact=True).first).to_be_visible()
     # 考点容量设置
     page.goto(server["url"] + "/a13_site_capacity")
     total = page.get_by_label("总科次")
@@ -69,7 +69,7 @@ def test_cookie_replayed_after_logout_is_rejected(server, browser):
     other.add_cookies(stolen)
     p2 = other.new_page()
     p2.goto(server["url"])
-    expect(p2.get_by_text("欢迎", exact=True)).to_be_visible()
+    expect(p2.get_by_text("欢迎", exact=True).first).to_be_visible()
     # logout revokes the server-side session: the replayed cookie no longer logs in
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_role("button", name="登录")).to_be_visible()
