@@ -259,42 +259,33 @@ def order_options(order: str) -> dict[str, str]:
     return {"order": order, "order_label": ORDERS[order]}
 
 
-def _ticket_builder(layout: str, title: str):
+def _pdf_builder(kind: str, title: str):
+    """The builder of a ZIP of PDFs from the site's numbered 报考: kind small/large (tickets, in the order
+    the options choose; one record per ticket) or signin/seating (by room and seat; one record per 批次)."""
+    sheets = kind in ("signin", "seating")
+
     def build(s: Session, actor: Actor, site: Org, options: Mapping[str, Any], progress: Progress) -> Built:
         tk = _tickets()
-        order = _order(options)
         _require_numbers(s, actor.term_id, site.id, title)
         progress(0.02, "读取考生编排信息…")
-        rows = tk.ticket_rows(s, actor, site.id, order=order)
-        data = tk.tickets_zip(rows, layout=layout, progress=progress)
+        rows = tk.ticket_rows(s, actor, site.id, order="room" if sheets else _order(options))
+        if kind == "signin":
+            data = tk.signin_zip(rows, progress=progress)
+        elif kind == "seating":
+            data = tk.seating_zip(rows, progress=progress)
+        else:
+            data = tk.tickets_zip(rows, layout=kind, progress=progress)
         term = _term(s, actor.term_id)
-        return Built(data, f"{title}_{term.code}_{site.code}.zip", rows=len(rows))
-    build.__name__ = f"build_tickets_{layout}"
+        return Built(data, f"{title}_{term.code}_{site.code}.zip",
+                     rows=len({r.session_number for r in rows}) if sheets else len(rows))
+    build.__name__ = f"build_{kind}"
     return build
 
 
-build_tickets_small = _ticket_builder("small", "考点小版准考证")
-build_tickets_large = _ticket_builder("large", "考点大版准考证")
-
-
-def build_signin(s: Session, actor: Actor, site: Org, options: Mapping[str, Any], progress: Progress) -> Built:
-    tk = _tickets()
-    _require_numbers(s, actor.term_id, site.id, "考场签到表")
-    progress(0.02, "读取考生编排信息…")
-    rows = tk.ticket_rows(s, actor, site.id, order="room")
-    data = tk.signin_zip(rows, progress=progress)
-    return Built(data, f"考场签到表_{_term(s, actor.term_id).code}_{site.code}.zip",
-                 rows=len({r.session_number for r in rows}))
-
-
-def build_seating(s: Session, actor: Actor, site: Org, options: Mapping[str, Any], progress: Progress) -> Built:
-    tk = _tickets()
-    _require_numbers(s, actor.term_id, site.id, "考场座次表")
-    progress(0.02, "读取考生编排信息…")
-    rows = tk.ticket_rows(s, actor, site.id, order="room")
-    data = tk.seating_zip(rows, progress=progress)
-    return Built(data, f"考场座次表_{_term(s, actor.term_id).code}_{site.code}.zip",
-                 rows=len({r.session_number for r in rows}))
+build_tickets_small = _pdf_builder("small", "考点小版准考证")
+build_tickets_large = _pdf_builder("large", "考点大版准考证")
+build_signin = _pdf_builder("signin", "考场签到表")
+build_seating = _pdf_builder("seating", "考场座次表")
 
 
 def zip_pdf_members(data: bytes) -> list[tuple[str, bytes]]:
