@@ -30,3 +30,4 @@ from core.models.arrange import (  # noqa: F401
 )
 from core.models.workflow import Application, ApplicationEvent, Attachment  # noqa: F401
 from core.models.oces import OcesBatch, OcesExamResult, OcesGrant, OcesStudent  # noqa: F401
+from core.models.postexam import CertMailing, Score, SettlementAccount, Violation  # noqa: F401

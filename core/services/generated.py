@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.auth import Actor, get_scoped_org
 from core.errors import DomainError, NotFound, PermissionDenied
-from core.models import Enrollment, ExamRoom, ExamSession, GeneratedFile, Org, Registration
+from core.models import Enrollment, ExamRoom, ExamSession, GeneratedFile, Org, Registration, Score, Violation
 from core.services.base import audit, require_window, require_writable_term
 from core.workflow import file_path, save_blob
 
@@ -43,6 +43,10 @@ KINDS: dict[str, Kind] = {
     "signin": Kind("考场签到表", "pre_exam_download"),
     "seating": Kind("考场座次表", "pre_exam_download"),
     "pregen_check": Kind("考生准考证生成情况检测报告"),
+    # after the exam (§43, §52): downloads inside 考后资料下载时间; they need imported scores, not the arrangement
+    "scores_dbf": Kind("成绩信息（DBF）", "post_exam_download", needs_arranged=False),
+    "scores_csv": Kind("成绩信息（CSV）", "post_exam_download", needs_arranged=False),
+    "cert_receipt": Kind("证书领取确认单", "post_exam_download", needs_arranged=False),
 }
 
 
@@ -103,8 +107,10 @@ def data_version(s: Session, term_id: int, site_id: int) -> str:
     parts += list(reg)
     parts += list(s.execute(select(func.count(), func.max(Enrollment.updated_at), func.sum(Enrollment.id))
                             .where(Enrollment.term_id == term_id, Enrollment.site_id == site_id)).one())
-    for model in (ExamRoom, ExamSession):
-        parts += list(s.execute(select(func.count(), func.max(model.updated_at), func.sum(model.id))
+    for model, extra in ((ExamRoom, ()), (ExamSession, ()), (Violation, (func.sum(cast(Violation.code, Integer)),)),
+                         (Score, (func.sum(Score.score), func.count(Score.cert_no), func.sum(func.length(Score.flag))))):
+        # updated_at has whole seconds on SQLite: sums of the values catch a change within the same second
+        parts += list(s.execute(select(func.count(), func.max(model.updated_at), func.sum(model.id), *extra)
                                 .where(model.term_id == term_id, model.site_id == site_id)).one())
     parts += list(s.execute(select(Org.updated_at, Org.address, Org.name).where(Org.id == site_id)).one())
     return hashlib.sha256(repr([str(p) for p in parts]).encode()).hexdigest()[:32]
