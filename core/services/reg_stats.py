@@ -154,7 +154,8 @@ def _money(v: Any) -> float:
     return float(Decimal(str(v)).quantize(Decimal("0.01")))
 
 
-def _term(s: Session, actor: Actor) -> ExamTerm:
+def stats_term(s: Session, actor: Actor) -> ExamTerm:
+    """The actor's 考次 for a statistic (any administrator; NotFound when there is none)."""
     require_role(actor, *ADMIN_ROLES)
     if actor.term_id is None:
         raise NotFound("系统尚未设置考次，请考试中心管理员先创建考次。")
@@ -198,7 +199,7 @@ def _chart_by_site(sites: list[tuple[int, str]], values: dict[int, dict[str, flo
 def reg_stats(s: Session, actor: Actor) -> StatTable:
     """报考统计: per site 报名人数, 报考人次 (total and per subject), then 合计. Subjects: those
     registered for or opened (capacity not 0) at a site of the scope in this 考次."""
-    term = _term(s, actor)
+    term = stats_term(s, actor)
     tid = term.id
     sites = _sites(s, actor, tid)
     counts = s.execute(select(Registration.site_id, Registration.subject_id, func.count())
@@ -268,7 +269,7 @@ def _pay_values(n, paid, paid_amount, unpaid_amount, group) -> tuple:
 def pay_stats(s: Session, actor: Actor) -> StatTable:
     """支付统计 per site: 报考科次, 已/未支付科次, 已/未支付金额 (sum of Registration.fee), 集体缴费科次
     (paid through a 集体缴费批次, PaymentOrder kind 'group') and 个人缴费科次 (the other paid ones)."""
-    term = _term(s, actor)
+    term = stats_term(s, actor)
     tid = term.id
     sites = _sites(s, actor, tid)
     agg = {r[0]: _pay_values(*r[1:]) for r in s.execute(_pay_query(actor, tid, Registration.site_id))}
@@ -290,7 +291,7 @@ def pay_stats(s: Session, actor: Actor) -> StatTable:
 
 def pay_subject_stats(s: Session, actor: Actor) -> StatTable:
     """支付统计 by subject over the sites of the scope (same columns as `pay_stats`)."""
-    term = _term(s, actor)
+    term = stats_term(s, actor)
     tid = term.id
     agg = {r[0]: _pay_values(*r[1:]) for r in s.execute(_pay_query(actor, tid, Registration.subject_id))}
     subjects = _subjects(s, agg)
@@ -314,7 +315,7 @@ def candidate_stats(s: Session, actor: Actor) -> StatTable:
     """考生统计 per site (one row per 报名信息 of the 考次): 报名方式, 学籍/社会考生, 照片, 锁定, 审核状态
     (Application.state of Enrollment.review_app_id; none = 无需审核) and 支付状态 over the candidate's 报考
     (all paid / some paid / none paid; a candidate with no 报考 counts as 全未支付)."""
-    term = _term(s, actor)
+    term = stats_term(s, actor)
     tid = term.id
     sites = _sites(s, actor, tid)
     state = Application.state
@@ -383,7 +384,7 @@ def capacity_stats(s: Session, actor: Actor) -> StatTable:
     """科目容量统计 per site: 总科次数 (SiteSetting.total_capacity) and each 开考科目 (SiteSubject.capacity):
     总容量 and 剩余容量 = capacity − 报考 rows at the site in the 考次; `levels` colours each 剩余容量
     cell (capacity_level). A site set to 不开考 (§13.2) shows every capacity as 不开考."""
-    term = _term(s, actor)
+    term = stats_term(s, actor)
     tid = term.id
     sites = _sites(s, actor, tid)
     settings = {r.site_id: (r.total_capacity, bool(r.is_open)) for r in s.execute(
