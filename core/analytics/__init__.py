@@ -1,0 +1,1 @@
+"""DuckDB analytics over the live database: the general query builder (001 §53)."""
