@@ -4,7 +4,7 @@
   python -m core create-admin NAME       add a 考试中心 administrator (prints a one-time password)
   python -m core demo [--if-empty] [--candidates N]
                                          load the demo system (and N demo candidates, default 20000)
-  python -m core import registry|group-registration|photos FILE --site CODE [--overwrite] [--report OUT.xlsx]
+  python -m core import registry|group-registration|photos|violations FILE --site CODE [--overwrite] [--report OUT.xlsx]
                  [--dry-run] [--check-portrait]
                                          import a file as that site's administrator in the current 考次;
                                          exit 0 = imported, 1 = file refused or has errors, 2 = usage error
@@ -15,6 +15,12 @@
                                          generate the site's 准考证号 (001 §32)
   python -m core tickets --site CODE --layout small|large --out FILE.zip [--order room|ticket|class|name]
                                          generate the site's 小版/大版准考证 ZIP of PDFs (001 §34–35)
+  python -m core import violations|scores|cert-mailing FILE --site CODE [--no-check-violation]
+                 [--no-check-unknown] [--no-check-identity]   违规 (Excel), 成绩 and 证书直邮 (CSV), 001 §38, §40–41
+  python -m core export scores --format dbf|csv --site CODE --out FILE
+                                         the site's 成绩信息 (001 §43), inside its 考后资料下载时间
+  python -m core stats --spec SPEC.json --out FILE.xlsx [--user USERNAME]
+                                         通用统计 (001 §53) within that user's scope (default: the 考试中心)
   python -m core check                   check configuration (cookie key, database, menu)
 """
 from __future__ import annotations
@@ -76,7 +82,8 @@ def cmd_demo(args) -> int:
 
 
 # ---------------------------------------------------------------- import
-IMPORT_KINDS = {"registry": "学籍数据导入", "group-registration": "集体报名信息导入", "photos": "考生照片导入"}
+IMPORT_KINDS = {"registry": "学籍数据导入", "group-registration": "集体报名信息导入", "photos": "考生照片导入",
+                "violations": "违纪缺考信息导入", "scores": "成绩信息导入", "cert-mailing": "证书直邮信息导入"}
 ERRORS_SHOWN = 20
 
 
@@ -141,12 +148,22 @@ def cmd_import(args) -> int:
                     s.rollback()
             written = None
         else:
-            if args.kind == "registry":
-                from core.imports.specs_registry import import_registry_file as run
+            kw = dict(dry_run=args.dry_run, progress=progress)
+            if args.kind == "scores":
+                from core.imports.specs_scores import import_score_file as run
+                kw.update(check_violation=not args.no_check_violation, check_unknown=not args.no_check_unknown,
+                          check_identity=not args.no_check_identity)
+            elif args.kind == "cert-mailing":
+                from core.imports.specs_scores import import_cert_mailing_file as run
             else:
-                from core.imports.specs_group import import_group_file as run
-            result = run(get_engine(), actor, data, path.name, site_id, overwrite=args.overwrite,
-                         dry_run=args.dry_run, progress=progress)
+                kw["overwrite"] = args.overwrite
+                if args.kind == "registry":
+                    from core.imports.specs_registry import import_registry_file as run
+                elif args.kind == "violations":
+                    from core.imports.specs_violation import import_violation_file as run
+                else:
+                    from core.imports.specs_group import import_group_file as run
+            result = run(get_engine(), actor, data, path.name, site_id, **kw)
             written = result.written
     except DomainError as e:
         print(f"未导入：{e.message}", file=sys.stderr)
@@ -252,6 +269,77 @@ def cmd_tickets(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """成绩信息下载 (001 §43) of a site as DBF or CSV (inside its 考后资料下载时间, audited)."""
+    from pathlib import Path
+
+    from core.errors import DomainError
+    from core.services.scores import export_scores
+
+    found = _as_site(args)
+    if found is None:
+        return 2
+    (site_id, code, name), actor = found
+    try:
+        with session_scope() as s:
+            data, filename = export_scores(s, actor, site_id, args.format)
+    except DomainError as e:
+        print(f"未导出：{e.message}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.write_bytes(data)
+    print(f"考点（{code}）{name}：成绩信息（{args.format.upper()}，{filename}）→ {out}（{len(data):,} 字节）")
+    return 0
+
+
+# ---------------------------------------------------------------- statistics
+def cmd_stats(args) -> int:
+    """通用统计 (001 §53) from a JSON spec, as a user (scope) — default the first 考试中心 administrator."""
+    import json
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from core.analytics import builder as qb
+    from core.auth import actor_for
+    from core.errors import DomainError
+    from core.models import User
+
+    path = Path(args.spec)
+    if not path.is_file():
+        print(f"错误：文件不存在：{path}", file=sys.stderr)
+        return 2
+    try:
+        spec = qb.spec_from_json(json.loads(path.read_text(encoding="utf-8-sig")))
+    except json.JSONDecodeError as e:
+        print(f"错误：{path.name} 不是有效的 JSON（第 {e.lineno} 行第 {e.colno} 列）：{e.msg}", file=sys.stderr)
+        return 2
+    except DomainError as e:
+        print(f"错误：{e.message}", file=sys.stderr)
+        return 2
+    with session_scope(readonly=True) as s:
+        q = select(User).where(User.enabled.is_(True))
+        q = q.where(User.username == args.user) if args.user else q.where(User.role == "center_admin")
+        user = s.scalar(q.order_by(User.id).limit(1))
+        if user is None:
+            print(f"错误：用户“{args.user}”不存在或已停用。" if args.user else "错误：没有考试中心管理员账号。",
+                  file=sys.stderr)
+            return 2
+        actor = actor_for(s, user)
+    try:
+        with session_scope() as s:
+            res = qb.run(s, actor, spec)
+            data, _name = qb.export_xlsx(s, actor, spec)
+    except DomainError as e:
+        print(f"未统计：{e.message}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.write_bytes(data)
+    print(f"通用统计（{actor.username}，{res.sites} 个考点）：{qb.describe(spec)}")
+    print(f"{len(res.table)} 行 × {len(res.table.columns)} 列，用时 {res.elapsed:.2f} 秒 → {out}")
+    return 0
+
+
 def cmd_check(_args) -> int:
     from core.menu import check_menu
 
@@ -279,9 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--candidates", type=int, default=20_000, metavar="N",
                    help="同时载入的演示考生人数（默认 20000；0 = 不载入考生）")
     p.set_defaults(fn=cmd_demo)
-    p = sub.add_parser("import", help="以考点管理员身份导入文件（学籍 / 集体报名 / 考生照片）")
+    p = sub.add_parser("import", help="以考点管理员身份导入文件（学籍 / 集体报名 / 考生照片 / 违规 / 成绩 / 证书直邮）")
     p.add_argument("kind", choices=list(IMPORT_KINDS), help="registry 学籍数据；group-registration 集体报名信息"
-                                                           "（ZIP 内含 Excel）；photos 考生照片（ZIP）")
+                                                           "（ZIP 内含 Excel）；photos 考生照片（ZIP）；violations 违纪缺考"
+                                                           "（Excel）；scores 成绩（CSV）；cert-mailing 证书直邮（CSV）")
     p.add_argument("file", help="要导入的文件")
     p.add_argument("--site", required=True, metavar="CODE", help="考点代码（以该考点的考点管理员身份导入，当前考次）")
     p.add_argument("--overwrite", action="store_true", help="覆盖已有数据（学籍 / 报名信息 / 重名照片）")
@@ -289,7 +378,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="只校验，不写入")
     p.add_argument("--check-portrait", action="store_true", help="照片：检测是否为证件照（简易检测）")
     p.add_argument("--progress", action="store_true", help="在标准错误输出显示进度")
+    p.add_argument("--no-check-violation", action="store_true",
+                   help="成绩：不校验违规不一致（成绩文件的违规标记直接更新到违规表）")
+    p.add_argument("--no-check-unknown", action="store_true", help="成绩：不校验无准考证号信息数据（跳过这些行）")
+    p.add_argument("--no-check-identity", action="store_true",
+                   help="成绩：不校验姓名和证件号（以成绩文件为准更新系统中的姓名和证件号）")
     p.set_defaults(fn=cmd_import)
+    p = sub.add_parser("export", help="导出考点成绩信息（DBF 或 CSV，考后资料下载时间内）")
+    p.add_argument("what", choices=("scores",), help="scores 成绩信息")
+    p.add_argument("--format", choices=("dbf", "csv"), default="dbf", help="dbf（ZIP 内含 <考点代码>.DBF，GBK）或 csv（GBK）")
+    p.add_argument("--site", required=True, metavar="CODE", help="考点代码")
+    p.add_argument("--out", required=True, metavar="FILE", help="输出文件")
+    p.set_defaults(fn=cmd_export)
     p = sub.add_parser("arrange", help="考场自动编排（以考点管理员身份，当前考次）")
     p.add_argument("--site", required=True, metavar="CODE", help="考点代码")
     p.add_argument("--clear", action="store_true", help="先清除本考点所有编排结果")
@@ -305,6 +405,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="生成顺序：room 按考场座位；ticket 按准考证号；class 按班级；name 按姓名")
     p.add_argument("--progress", action="store_true", help="在标准错误输出显示进度")
     p.set_defaults(fn=cmd_tickets)
+    p = sub.add_parser("stats", help="通用统计：按 JSON 条件统计并导出 Excel")
+    p.add_argument("--spec", required=True, metavar="SPEC.json",
+                   help='统计条件，如 {"dims": ["site", "subject"], "indicators": [{"key": "score_ge", "x": 60}], '
+                        '"filters": {"paid": ["已缴费"]}, "pivot": ["subject"]}，或 {"preset": "常用报考统计"}')
+    p.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出文件")
+    p.add_argument("--user", metavar="USERNAME", help="以该用户的权限范围统计（默认：考试中心管理员）")
+    p.set_defaults(fn=cmd_stats)
     sub.add_parser("check", help="检查配置（cookie 密钥、菜单）").set_defaults(fn=cmd_check)
     args = parser.parse_args(argv)
     if not getattr(args, "fn", None):

@@ -642,6 +642,8 @@ def load_demo_registrations(s: Session, n: int = DEMO_CANDIDATES, seed: int = DE
 
     # ---- 编排 (§30–32): two sites arranged, with 准考证号 (one of them has intent candidates)
     arranged = [arrange_demo_site(s, code, now=now, log=log) for code in DEMO_ARRANGED_SITES if code in orgs]
+    # ---- after the exam (§38–45): 违规, 成绩, 证书直邮, 分账 at the arranged sites
+    postexam = load_demo_postexam(s, tuple(a["site"] for a in arranged if a["tickets"]), seed=seed, log=log)
 
     def count(model, *where) -> int:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -659,6 +661,7 @@ def load_demo_registrations(s: Session, n: int = DEMO_CANDIDATES, seed: int = DE
         "cancelled": count(CancelledRegistration, CancelledRegistration.term_id == tid),
         "locked": count(Enrollment, Enrollment.term_id == tid, Enrollment.locked.is_(True)),
         "accounts": count(CandidateAccount), "people": count(Candidate), "arranged": arranged,
+        "postexam": postexam,
         "seconds": round(_time.perf_counter() - t0, 1),
     }
     log(f"演示考生已载入（{term.name}）：{out['candidates']} 名考生、{out['registrations']} 科次报考"
@@ -748,4 +751,74 @@ def arrange_demo_site(s: Session, site_code: str = "110001", now: datetime | Non
            "seconds": round(_time.perf_counter() - t0, 1)}
     log(f"演示编排（{site_code}）{site.name}：{n_rooms} 个考场、{len(sessions)} 个批次；{report.message}"
         + (tickets.message if tickets else "") + f"用时 {out['seconds']} 秒。")
+    return out
+
+
+# ================================================================ demo after the exam (违规, 成绩, 证书直邮, 分账)
+DEMO_BANKS = (("中国工商银行北京海淀支行", "102100000458"), ("中国建设银行北京朝阳支行", "105100000017"))
+
+
+def load_demo_postexam(s: Session, site_codes: tuple[str, ...] = DEMO_ARRANGED_SITES, seed: int = DEMO_SEED,
+                       log=print) -> dict:
+    """The arranged demo sites after the exam, entered as their administrators would (the services and the
+    import engine, not raw rows): about 2 % of the 报考 get a 违规 (缺考 most, then 违纪/作弊 with their
+    finer codes), then the site's score CSV (GBK, the NCRE format; 违规标记 as the 违规 table says) is imported
+    with every check on, 证书直邮 addresses for a few passed candidates, and a 分账账户 (the first site also
+    one in the previous 考次, so "获取上个考次数据" has something to copy). The demo's 考次 lies in the future:
+    its scores are seed data to show the post-exam pages, not a real result."""
+    import csv
+    import io
+
+    from core.auth import actor_for
+    from core.imports.specs_scores import import_cert_mailing_file, import_score_file
+    from core.models import Enrollment, Registration, Score, SettlementAccount
+    from core.services import accounts, scores, violations
+
+    t0 = _time.perf_counter()
+    rnd = random.Random(seed + 38)
+    term = s.scalar(select(ExamTerm).where(ExamTerm.is_current.is_(True)))
+    past = s.scalar(select(ExamTerm).where(ExamTerm.is_current.is_(False)).order_by(ExamTerm.exam_start.desc()))
+    codes = ["01"] * 6 + ["11", "12", "21", "22", "23", "25", "99"]
+    out = {}
+    for n, code in enumerate(site_codes):
+        site = s.scalar(select(Org).where(Org.code == code, Org.kind == "site"))
+        admin = s.scalar(select(User).where(User.org_id == site.id, User.role == "site_admin").order_by(User.id))
+        actor = actor_for(s, admin, term.id)
+        tickets = list(s.scalars(select(Registration.ticket_no).where(
+            Registration.site_id == site.id, Registration.term_id == term.id, Registration.ticket_no.is_not(None))
+            .order_by(Registration.ticket_no)))
+        if not tickets:
+            continue
+        picked = rnd.sample(tickets, max(1, len(tickets) // 50))
+        for t in picked:
+            violations.add_violation(s, actor, site.id, t, rnd.choice(codes), "考场记录" if rnd.random() < .3 else None)
+        data = scores.demo_score_csv(s, term.id, site.id, seed=seed + n)
+        res = import_score_file(s, actor, data, f"{code}_成绩.csv", site.id, dry_run=False)
+        if not res.committed:
+            raise ValueError(f"演示成绩导入失败（{code}）：{res.message} {[e.text for e in res.errors[:3]]}")
+        passed = s.execute(select(Registration.ticket_no, Enrollment.name, Enrollment.phone, Enrollment.address)
+                           .join(Enrollment, Enrollment.id == Registration.enrollment_id)
+                           .join(Score, Score.registration_id == Registration.id)
+                           .where(Registration.site_id == site.id, Registration.term_id == term.id,
+                                  Score.score >= 60, Score.flag == "").order_by(Registration.ticket_no)).all()
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(["准考证号", "姓名", "收件人", "联系电话", "邮寄地址", "邮政编码"])
+        for i, p in enumerate(passed[::25]):
+            w.writerow([p.ticket_no, p.name, p.name, p.phone or f"1391000{i:04d}",
+                        p.address or f"{site.name[:-2]}学生宿舍{i % 12 + 1}号楼", site.postcode or "100081"])
+        mail = import_cert_mailing_file(s, actor, buf.getvalue().encode("gbk"), f"{code}_证书直邮.csv", site.id,
+                                        dry_run=False)
+        bank, bank_code = DEMO_BANKS[n % len(DEMO_BANKS)]
+        account = {"bank_name": bank, "bank_code": bank_code, "account_name": f"{site.name[:-2]}",
+                   "account_no": f"0200{site.code}{n:02d}019{seed % 10000:04d}", "account_type": "考点收费账户",
+                   "remark": "演示数据"}
+        if n == 0 and past is not None:  # the previous 考次's account (history is read-only in the services)
+            s.add(SettlementAccount(term_id=past.id, site_id=site.id, **account))
+        else:
+            accounts.add_account(s, actor, site.id, account)
+        out[code] = {"violations": len(picked), "scores": res.written, "mailing": mail.written}
+    s.flush()
+    log("演示考后数据：" + "；".join(f"{c} 违规 {v['violations']} 条、成绩 {v['scores']} 条、证书直邮 {v['mailing']} 条"
+                                  for c, v in out.items()) + f"；用时 {_time.perf_counter() - t0:.1f} 秒。")
     return out

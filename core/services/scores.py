@@ -267,7 +267,7 @@ def score_stats(s: Session, actor: Actor, by: str = "site") -> rs.StatTable:
     enabled in the 考次 or holds its data) or per subject with scores, then 合计."""
     if by not in STAT_TITLES:
         raise ValidationError(f"未知的统计方式：{by}")
-    term = rs._term(s, actor)
+    term = rs.stats_term(s, actor)
     tid = term.id
     group_col = Score.site_id if by == "site" else Score.subject_id
     agg = {r[0]: tuple(int(x) for x in r[1:]) for r in s.execute(

@@ -139,7 +139,7 @@ def test_usage_errors_exit_2(cli_db, capsys):
     assert main(["import", "group-registration", str(cli_db.tmp / "missing.zip"), "--site", SITE]) == 2
     assert "文件不存在" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
-        main(["import", "scores", path, "--site", SITE])
+        main(["import", "marks", path, "--site", SITE])
     assert e.value.code == 2
     with pytest.raises(SystemExit) as e:
         main(["import", "group-registration", path])  # --site is required
