@@ -451,7 +451,8 @@ def _norm_label(text: str) -> str:
 
 def _strip(text: str) -> str:
     """Trim spaces of every kind (str.strip covers the full-width space and NBSP) and a stray BOM."""
-    return text.strip().strip("\ufeff").strip()
+    text = text.strip()
+    return text.strip("\ufeff").strip() if "\ufeff" in text else text
 
 
 class _Header:

@@ -1,6 +1,6 @@
 """通用统计 (001 §53) benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python -m tests.bench.bench_stats [--regs 1000000] [--db PATH] [--runs 5]
+    .venv/bin/python -m tests.bench.bench_stats [--regs 1000000] [--db PATH] [--runs 5] [--postgresql]
 
 Builds (or reuses, with --db) a SQLite database: the demo orgs plus REGS 报考 of ~0.8·REGS candidates spread
 over the demo sites and the 22 NCRE subjects, 85 % with a score (6 % flagged). Then, as the 考试中心:
@@ -10,6 +10,9 @@ over the demo sites and the 22 NCRE subjects, 85 % with a score (6 % flagged). T
 - a joined query (地市 × 性别 × 年龄段, 考生人数, 年龄≥20);
 - and, in the same run, the naive path: the same counts through SQLite's own SQL (GROUP BY with a join).
 Target: ≤ 0.3 s live, ≤ 0.1 s repeated (1M registrations, SQLite).
+
+With --postgresql the same data is copied into a fresh schema of TEST_DATABASE_URL (default the local `test`
+database) and the target query runs through DuckDB's postgres scanner, next to PostgreSQL's own SQL.
 """
 from __future__ import annotations
 
@@ -80,6 +83,54 @@ def build(path: Path, regs: int, seed: int = 5) -> None:
     print(f"database: {len(reg):,} 报考, {len(score):,} 成绩, {len(enr):,} 考生, {len(sites)} 考点, {len(subs)} 科目")
 
 
+def _pg_copy(sqlite_path: Path):
+    """A migrated PostgreSQL schema holding the SQLite benchmark data (copied with an unlocked DuckDB)."""
+    import uuid
+
+    import duckdb
+    from sqlalchemy import event, text
+
+    from core.analytics.duck import _extension, _pg_dsn
+    from core.db import make_engine
+    from core.services.setup import migrate
+
+    url = os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = "bench_stats_" + uuid.uuid4().hex[:8]
+    admin = make_engine(url)
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    eng = make_engine(url)
+
+    @event.listens_for(eng, "connect")
+    def _path(dbapi_conn, _rec):
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SET search_path TO {schema}")
+        cur.close()
+        dbapi_conn.commit()
+
+    migrate(eng)
+    con = duckdb.connect()
+    con.execute(f"LOAD '{_extension('duckdb_extension_sqlite_scanner')}'")
+    con.execute(f"LOAD '{_extension('duckdb_extension_postgres_scanner')}'")
+    con.execute(f"ATTACH '{sqlite_path}' AS src (TYPE sqlite, READ_ONLY)")
+    con.execute(f"ATTACH '{_pg_dsn(eng)}' AS dst (TYPE postgres, SCHEMA '{schema}')")
+    tables = ("subject", "exam_term", "org", "app_user", "candidate", "enrollment", "registration", "score")
+    with eng.begin() as c:  # whatever the migration seeded makes way for the copied rows
+        for table in reversed(tables):
+            c.execute(text(f'DELETE FROM "{table}"'))
+    t = time.perf_counter()
+    for table in tables:
+        cols = [r[0] for r in con.execute(f"SELECT name FROM pragma_table_info('src.{table}')").fetchall()]
+        collist = ", ".join(f'"{c}"' for c in cols)
+        con.execute(f'INSERT INTO dst."{table}" ({collist}) SELECT {collist} FROM src."{table}"')
+    print(f"copied to PostgreSQL schema {schema} in {time.perf_counter() - t:.1f} s")
+    con.close()
+    with eng.begin() as c:
+        c.execute(text("ANALYZE"))
+    return eng, admin, schema
+
+
 def _times(fn, runs: int) -> list[float]:
     out = []
     for _ in range(runs):
@@ -98,6 +149,7 @@ def main() -> None:
     ap.add_argument("--regs", type=int, default=1_000_000)
     ap.add_argument("--db", help="reuse/keep the database here (built when missing)")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--postgresql", action="store_true", help="also on PostgreSQL (a copy of the data)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kaowu_bench_stats_"))
     path = Path(args.db) if args.db else tmp / "stats.db"
@@ -165,6 +217,34 @@ def main() -> None:
     naive_two_t = statistics.median(results["SQLite SQL, 报考人次 + 成绩≥60 (join)"][0])
     print(f"two indicators: live {two_live:.3f} s; SQLite SQL {naive_two_t:.3f} s ({naive_two_t / two_live:.1f}×)")
     print(f"cpu count {os.cpu_count()}; database {path.stat().st_size / 1e6:.0f} MB")
+    if args.postgresql:
+        from sqlalchemy import text
+
+        pg, admin, schema = _pg_copy(path)
+        try:
+            with session_scope(pg) as s:
+                pg_actor = actor_for(s, s.scalar(select(User).where(User.role == "center_admin")), tid)
+
+            def run_pg(spec, cache):
+                with session_scope(pg, readonly=True) as s:
+                    return qb.run(s, pg_actor, spec, use_cache=cache)
+
+            run_pg(target, False)
+            live = _times(lambda: run_pg(target, False), args.runs)
+            rep = _times(lambda: run_pg(target, True), args.runs)
+            with pg.connect() as c:
+                own = _times(lambda: c.execute(text(naive_target.replace("?", ":t")), {"t": tid}).all(), args.runs)
+                alone = _times(lambda: c.execute(text(naive_score_only.replace("?", ":t")), {"t": tid}).all(),
+                               args.runs)
+            print(f"PostgreSQL, DuckDB postgres scanner, target query\n        live     {_fmt(live)}\n"
+                  f"        repeated {_fmt(rep)}")
+            print(f"PostgreSQL's own SQL, registration ⟕ score\n        {_fmt(own)}\n"
+                  f"PostgreSQL's own SQL, score table alone\n        {_fmt(alone)}")
+        finally:
+            pg.dispose()
+            with admin.begin() as c:
+                c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
 
 
 if __name__ == "__main__":
