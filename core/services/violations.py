@@ -34,7 +34,7 @@ from core.config import LIMITS
 from core.errors import DomainError, NotFound, ValidationError
 from core.exports.tabular import write_xlsx
 from core.masking import mask_id
-from core.models import Candidate, Enrollment, ExamTerm, Org, OrgTerm, Registration, Subject
+from core.models import Candidate, Enrollment, Org, OrgTerm, Registration, Subject
 from core.models.postexam import VIOLATION_CODES, VIOLATION_KINDS, Violation
 from core.services import registration as reg
 from core.services.base import audit, window_state

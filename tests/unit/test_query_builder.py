@@ -9,14 +9,14 @@ from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 
 from core.analytics import builder as qb
 from core.analytics import duck
 from core.db import session_scope
 from core.errors import ValidationError
 from core.models import (
-    AuditLog, Candidate, Enrollment, ExamRoom, ExamSession, ExamTerm, Org, Registration, Score, Subject, Violation,
+    AuditLog, Candidate, Enrollment, ExamRoom, ExamSession, ExamTerm, Registration, Score, Subject, Violation,
 )
 from core.models.postexam import VIOLATION_CODES
 
@@ -181,8 +181,6 @@ def test_age_channel_arrangement_exam_date_violation_equal_python(engine, data):
         return ("18岁以下" if a < 18 else "18–22岁" if a <= 22 else "23–30岁" if a <= 30 else "31–40岁" if a <= 40
                 else "41岁及以上")
 
-    spec = qb.make_spec(("age_band", "channel", "arranged", "exam_date", "violation"),
-                        ["reg_count", {"key": "age_ge", "x": 30}], pivot=()) if False else None
     spec = qb.make_spec(("age_band", "channel", "exam_date", "violation"), ["reg_count", {"key": "age_ge", "x": 30}])
     res = _run(engine, data, "center", spec)
     want = Counter((band(b), "考生个人报名" if ch == "individual" else "集体报名",
