@@ -403,7 +403,7 @@ _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 64
 
 
-def _order(df: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+def order_rows(df: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
     if df.empty or not dims:
         return df
     keys = []
@@ -432,7 +432,7 @@ def _pivot(spec: Spec, long: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame
             table = pd.concat([table, tot], ignore_index=True)
         return table
     piv = [DIMENSIONS[d].label for d in spec.pivot]
-    combos = _order(pd.concat([long[piv], totals[piv]] if not totals.empty else [long[piv]]).drop_duplicates(),
+    combos = order_rows(pd.concat([long[piv], totals[piv]] if not totals.empty else [long[piv]]).drop_duplicates(),
                     list(spec.pivot))
     if len(combos) * len(inds) > MAX_PIVOT_COLUMNS:
         raise ValidationError(f"行转列后共有 {len(combos) * len(inds)} 列，超过 {MAX_PIVOT_COLUMNS} 列的上限；"
@@ -452,7 +452,7 @@ def _pivot(spec: Spec, long: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame
 
     if rows:
         body = spread(long, rows)
-        body = _order(body, list(spec.row_dims))
+        body = order_rows(body, list(spec.row_dims))
         if not totals.empty:
             tot = spread(totals.assign(_k=TOTAL), ["_k"]).rename(columns={"_k": rows[0]})
             for col in rows[1:]:
@@ -523,7 +523,7 @@ def run(s: Session, actor: Actor, spec: Spec, *, use_cache: bool = True) -> Stat
         table.insert(0, "统计", TOTAL)
     else:
         is_total = merged["_total"].astype(int) == 1
-        long = _order(merged[~is_total][dims + inds].reset_index(drop=True), list(spec.dims))
+        long = order_rows(merged[~is_total][dims + inds].reset_index(drop=True), list(spec.dims))
         totals = merged[is_total][dims + inds].reset_index(drop=True)
         table = _pivot(spec, long, totals)
     result = StatsResult(spec, long, totals, table, time.perf_counter() - t0, False, len(queries), tid,

@@ -92,12 +92,15 @@ if spec.dims and not long.empty:
     x = qb.DIMENSIONS[(spec.row_dims or spec.dims)[0]].label
     rest = [qb.DIMENSIONS[d].label for d in spec.dims if qb.DIMENSIONS[d].label != x]
     if rest:
+        rest_keys = [d for d in spec.dims if qb.DIMENSIONS[d].label != x]
+        series = qb.order_rows(long[rest].drop_duplicates(), rest_keys).astype(str).agg(" · ".join, axis=1)
         data = long.assign(_series=long[rest].astype(str).agg(" · ".join, axis=1))
         fig = px.bar(data, x=x, y=ind_labels[0], color="_series", barmode="group",
-                     labels={"_series": " · ".join(rest)})
+                     labels={"_series": " · ".join(rest)}, category_orders={"_series": list(series)})
     else:
         data = long.melt(id_vars=[x], value_vars=ind_labels, var_name="指标", value_name="数值")
         fig = px.bar(data, x=x, y="数值", color="指标", barmode="group")
+    fig.update_xaxes(categoryorder="array", categoryarray=list(dict.fromkeys(long[x])))  # the table's order
     fig.update_layout(height=420, margin=dict(t=30, b=10), legend_title_text="")
     st.plotly_chart(fig, width="stretch", key="qb_chart")
 elif not spec.dims:
