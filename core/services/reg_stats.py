@@ -144,7 +144,7 @@ class StatTable:
 
 
 # ---------------------------------------------------------------- shared pieces
-def _one(cond) -> Any:
+def count_if(cond) -> Any:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
@@ -165,7 +165,7 @@ def stats_term(s: Session, actor: Actor) -> ExamTerm:
     return term
 
 
-def _sites(s: Session, actor: Actor, term_id: int) -> list[tuple[int, str]]:
+def scope_sites(s: Session, actor: Actor, term_id: int) -> list[tuple[int, str]]:
     """The sites of the actor's scope in this 考次: enabled in it, or holding any of its data."""
     active = or_(
         exists().where(OrgTerm.org_id == Org.id, OrgTerm.term_id == term_id, OrgTerm.enabled.is_(True)),
@@ -181,7 +181,7 @@ def subject_label(code: str, name: str) -> str:
     return f"({code}) {name}"
 
 
-def _subjects(s: Session, ids: Iterable[int]) -> list[tuple[int, str]]:
+def subject_items(s: Session, ids: Iterable[int]) -> list[tuple[int, str]]:
     ids = set(ids)
     if not ids:
         return []
@@ -201,7 +201,7 @@ def reg_stats(s: Session, actor: Actor) -> StatTable:
     registered for or opened (capacity not 0) at a site of the scope in this 考次."""
     term = stats_term(s, actor)
     tid = term.id
-    sites = _sites(s, actor, tid)
+    sites = scope_sites(s, actor, tid)
     counts = s.execute(select(Registration.site_id, Registration.subject_id, func.count())
                        .where(Registration.term_id == tid, in_scope(actor, Registration.site_id))
                        .group_by(Registration.site_id, Registration.subject_id)).all()
@@ -211,7 +211,7 @@ def reg_stats(s: Session, actor: Actor) -> StatTable:
     opened = s.scalars(select(SiteSubject.subject_id).distinct().where(
         SiteSubject.term_id == tid, in_scope(actor, SiteSubject.site_id),
         or_(SiteSubject.capacity.is_(None), SiteSubject.capacity != 0)))
-    subjects = _subjects(s, {r[1] for r in counts} | set(opened))
+    subjects = subject_items(s, {r[1] for r in counts} | set(opened))
     by_site: dict[int, dict[int, int]] = {}
     for site_id, subject_id, n in counts:
         by_site.setdefault(site_id, {})[subject_id] = int(n)
@@ -221,7 +221,7 @@ def reg_stats(s: Session, actor: Actor) -> StatTable:
         per = by_site.get(site_id, {})
         rows.append((label, enrolled.get(site_id, 0), sum(per.values())) + tuple(per.get(x, 0) for x, _ in subjects))
         keys.append(site_id)
-    rows.append(_total_row(rows, len(columns)))
+    rows.append(total_row(rows, len(columns)))
     keys.append(None)
     # chart: 报考人次 per subject, stacked by site (or the 合计 only when there are many sites)
     if 1 < len(sites) <= MAX_CHART_SERIES:
@@ -235,7 +235,7 @@ def reg_stats(s: Session, actor: Actor) -> StatTable:
                      chart_x=SUBJECT_COL, chart_y="报考人次")
 
 
-def _total_row(rows: list[tuple], ncols: int, label: str = TOTAL_LABEL) -> tuple:
+def total_row(rows: list[tuple], ncols: int, label: str = TOTAL_LABEL) -> tuple:
     sums = []
     for c in range(1, ncols):
         vals = [r[c] for r in rows]
@@ -252,10 +252,10 @@ PAY_COLUMNS = ("报考科次", "已支付科次", "未支付科次", "已支付�
 
 def _pay_query(actor: Actor, tid: int, group_col):
     paid = Registration.paid.is_(True)
-    return (select(group_col, func.count(), _one(paid),
+    return (select(group_col, func.count(), count_if(paid),
                    func.coalesce(func.sum(case((paid, Registration.fee), else_=0)), 0),
                    func.coalesce(func.sum(case((paid, 0), else_=Registration.fee)), 0),
-                   _one(and_(paid, PaymentOrder.kind == "group")))
+                   count_if(and_(paid, PaymentOrder.kind == "group")))
             .outerjoin(PaymentOrder, PaymentOrder.id == Registration.order_id)
             .where(Registration.term_id == tid, in_scope(actor, Registration.site_id))
             .group_by(group_col))
@@ -271,13 +271,13 @@ def pay_stats(s: Session, actor: Actor) -> StatTable:
     (paid through a 集体缴费批次, PaymentOrder kind 'group') and 个人缴费科次 (the other paid ones)."""
     term = stats_term(s, actor)
     tid = term.id
-    sites = _sites(s, actor, tid)
+    sites = scope_sites(s, actor, tid)
     agg = {r[0]: _pay_values(*r[1:]) for r in s.execute(_pay_query(actor, tid, Registration.site_id))}
     zero = (0, 0, 0, 0.0, 0.0, 0, 0)
     columns = (SITE_COL,) + PAY_COLUMNS
     rows = [(label, *agg.get(site_id, zero)) for site_id, label in sites]
     keys: list[Any] = [sid for sid, _ in sites]
-    rows.append(_total_row(rows, len(columns)))
+    rows.append(total_row(rows, len(columns)))
     keys.append(None)
     values = {sid: {"已支付科次": v[1], "未支付科次": v[2]} for sid, v in agg.items()}
     if len(sites) > MAX_CHART_SERIES:
@@ -294,11 +294,11 @@ def pay_subject_stats(s: Session, actor: Actor) -> StatTable:
     term = stats_term(s, actor)
     tid = term.id
     agg = {r[0]: _pay_values(*r[1:]) for r in s.execute(_pay_query(actor, tid, Registration.subject_id))}
-    subjects = _subjects(s, agg)
+    subjects = subject_items(s, agg)
     columns = (SUBJECT_COL,) + PAY_COLUMNS
     rows = [(label, *agg[sid]) for sid, label in subjects]
     keys: list[Any] = [sid for sid, _ in subjects]
-    rows.append(_total_row(rows, len(columns)))
+    rows.append(total_row(rows, len(columns)))
     keys.append(None)
     chart = tuple({"x": label, "series": k, "value": agg[sid][i]} for sid, label in subjects
                   for i, k in ((1, "已支付科次"), (2, "未支付科次")))
@@ -317,15 +317,15 @@ def candidate_stats(s: Session, actor: Actor) -> StatTable:
     (all paid / some paid / none paid; a candidate with no 报考 counts as 全未支付)."""
     term = stats_term(s, actor)
     tid = term.id
-    sites = _sites(s, actor, tid)
+    sites = scope_sites(s, actor, tid)
     state = Application.state
     no_review = or_(Enrollment.review_app_id.is_(None), Application.id.is_(None))
     q = (select(Enrollment.site_id, func.count(),
-                _one(Enrollment.channel == "group"), _one(Enrollment.channel == "individual"),
-                _one(Enrollment.is_registry.is_(True)), _one(Enrollment.is_registry.is_not(True)),
-                _one(Enrollment.photo_sha256.is_not(None)), _one(Enrollment.photo_sha256.is_(None)),
-                _one(Enrollment.locked.is_(True)), _one(Enrollment.locked.is_not(True)),
-                _one(no_review), _one(state == "pending"), _one(state == "approved"), _one(state == "rejected"))
+                count_if(Enrollment.channel == "group"), count_if(Enrollment.channel == "individual"),
+                count_if(Enrollment.is_registry.is_(True)), count_if(Enrollment.is_registry.is_not(True)),
+                count_if(Enrollment.photo_sha256.is_not(None)), count_if(Enrollment.photo_sha256.is_(None)),
+                count_if(Enrollment.locked.is_(True)), count_if(Enrollment.locked.is_not(True)),
+                count_if(no_review), count_if(state == "pending"), count_if(state == "approved"), count_if(state == "rejected"))
          .outerjoin(Application, Application.id == Enrollment.review_app_id)
          .where(Enrollment.term_id == tid, in_scope(actor, Enrollment.site_id))
          .group_by(Enrollment.site_id))
@@ -333,12 +333,12 @@ def candidate_stats(s: Session, actor: Actor) -> StatTable:
     # FROM of the outer aggregate (never joined back): a fresh bulk import without planner
     # statistics cannot turn it into a nested loop that re-aggregates per row.
     per = (select(Enrollment.site_id.label("site_id"), func.count().label("n"),
-                  _one(Registration.paid.is_(True)).label("p"))
+                  count_if(Registration.paid.is_(True)).label("p"))
            .join(Enrollment, Enrollment.id == Registration.enrollment_id)
            .where(Enrollment.term_id == tid, in_scope(actor, Enrollment.site_id))
            .group_by(Enrollment.site_id, Registration.enrollment_id).subquery())
     pay = {r[0]: (int(r[1]), int(r[2])) for r in s.execute(
-        select(per.c.site_id, _one(per.c.p == per.c.n), _one(and_(per.c.p > 0, per.c.p < per.c.n)))
+        select(per.c.site_id, count_if(per.c.p == per.c.n), count_if(and_(per.c.p > 0, per.c.p < per.c.n)))
         .group_by(per.c.site_id))}
     agg = {}
     for r in s.execute(q):
@@ -349,7 +349,7 @@ def candidate_stats(s: Session, actor: Actor) -> StatTable:
     columns = (SITE_COL,) + CANDIDATE_COLUMNS
     rows = [(label, *agg.get(site_id, zero)) for site_id, label in sites]
     keys: list[Any] = [sid for sid, _ in sites]
-    rows.append(_total_row(rows, len(columns)))
+    rows.append(total_row(rows, len(columns)))
     keys.append(None)
     values = {sid: dict(zip(CANDIDATE_COLUMNS, v)) for sid, v in agg.items()}
     if len(sites) > MAX_CHART_SERIES:
@@ -386,7 +386,7 @@ def capacity_stats(s: Session, actor: Actor) -> StatTable:
     cell (capacity_level). A site set to 不开考 (§13.2) shows every capacity as 不开考."""
     term = stats_term(s, actor)
     tid = term.id
-    sites = _sites(s, actor, tid)
+    sites = scope_sites(s, actor, tid)
     settings = {r.site_id: (r.total_capacity, bool(r.is_open)) for r in s.execute(
         select(SiteSetting.site_id, SiteSetting.total_capacity, SiteSetting.is_open)
         .where(SiteSetting.term_id == tid, in_scope(actor, SiteSetting.site_id)))}
@@ -401,7 +401,7 @@ def capacity_stats(s: Session, actor: Actor) -> StatTable:
             .where(Registration.term_id == tid, in_scope(actor, Registration.site_id))
             .group_by(Registration.site_id, Registration.subject_id)):
         regs.setdefault(site_id, {})[subject_id] = int(n)
-    subjects = _subjects(s, {x for d in caps.values() for x in d} | {x for d in regs.values() for x in d})
+    subjects = subject_items(s, {x for d in caps.values() for x in d} | {x for d in regs.values() for x in d})
     columns = [SITE_COL, f"{TOTAL_SUBJECT} {CAP}", f"{TOTAL_SUBJECT} {LEFT}"]
     for _sid, lbl in subjects:
         columns += [f"{lbl} {CAP}", f"{lbl} {LEFT}"]

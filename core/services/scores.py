@@ -256,9 +256,9 @@ def _level_sums(group_col):
     """SELECT group, 人次, then one conditional count per level (LEVELS order)."""
     sums = []
     for label, lo, hi in SCORE_BANDS:
-        sums.append(rs._one(and_(Score.flag == "", Score.score >= lo, Score.score <= hi)))
+        sums.append(rs.count_if(and_(Score.flag == "", Score.score >= lo, Score.score <= hi)))
     for kind in VIOLATION_KINDS:
-        sums.append(rs._one(Score.flag == kind))
+        sums.append(rs.count_if(Score.flag == kind))
     return select(group_col, func.count(), *sums)
 
 
@@ -273,7 +273,7 @@ def score_stats(s: Session, actor: Actor, by: str = "site") -> rs.StatTable:
     agg = {r[0]: tuple(int(x) for x in r[1:]) for r in s.execute(
         _level_sums(group_col).where(Score.term_id == tid, in_scope(actor, Score.site_id)).group_by(group_col))}
     if by == "site":
-        items = rs._sites(s, actor, tid)
+        items = rs.scope_sites(s, actor, tid)
         known = {sid for sid, _ in items}
         extra = [k for k in agg if k not in known]  # a site with scores but no longer enabled
         if extra:
@@ -281,13 +281,13 @@ def score_stats(s: Session, actor: Actor, by: str = "site") -> rs.StatTable:
                 select(Org).where(Org.id.in_(extra)).order_by(Org.code))]
         first = rs.SITE_COL
     else:
-        items = rs._subjects(s, agg)
+        items = rs.subject_items(s, agg)
         first = rs.SUBJECT_COL
     zero = (0,) * len(STAT_COLUMNS)
     columns = (first,) + STAT_COLUMNS
     rows = [(label, *agg.get(key, zero)) for key, label in items]
     keys: list[Any] = [key for key, _ in items]
-    rows.append(rs._total_row(rows, len(columns)))
+    rows.append(rs.total_row(rows, len(columns)))
     keys.append(None)
     if len(items) > rs.MAX_CHART_SERIES or not items:
         total = dict(zip(columns, rows[-1]))

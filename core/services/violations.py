@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.auth import ADMIN_ROLES, Actor, get_scoped_org, in_scope, require_role
@@ -34,11 +34,11 @@ from core.config import LIMITS
 from core.errors import DomainError, NotFound, ValidationError
 from core.exports.tabular import write_xlsx
 from core.masking import mask_id
-from core.models import Candidate, Enrollment, Org, OrgTerm, Registration, Subject
+from core.models import Candidate, Enrollment, Org, Registration, Subject
 from core.models.postexam import VIOLATION_CODES, VIOLATION_KINDS, Violation
 from core.services import registration as reg
 from core.services.base import audit, window_state
-from core.services.reg_stats import StatTable, stats_term
+from core.services.reg_stats import StatTable, scope_sites, stats_term, total_row
 
 WINDOW = "violation"  # 缺考违纪管理时间: 新增/导入/修改/删除
 EXPORT_WINDOWS = ("violation", "post_exam_download")  # either one allows a site's 导出
@@ -468,21 +468,9 @@ def _stat_values(counts: dict[str, int]) -> tuple[int, ...]:
     return (sum(per_kind.values()), *(per_kind[k] for k in VIOLATION_KINDS), *(counts.get(c, 0) for c in FINE_CODES))
 
 
-def _scope_sites(s: Session, actor: Actor, term_id: int) -> list[tuple[int, str]]:
-    """The sites of the scope in the 考次: enabled in it, or holding any 报考 or 违规 of it."""
-    active = or_(
-        select(OrgTerm.org_id).where(OrgTerm.org_id == Org.id, OrgTerm.term_id == term_id,
-                                     OrgTerm.enabled.is_(True)).exists(),
-        select(Registration.id).where(Registration.site_id == Org.id, Registration.term_id == term_id).exists(),
-        select(Violation.id).where(Violation.site_id == Org.id, Violation.term_id == term_id).exists())
-    return [(r.id, f"({r.code}){r.name}") for r in s.execute(
-        select(Org.id, Org.code, Org.name).where(Org.kind == "site", in_scope(actor, Org.id), active)
-        .order_by(Org.code))]
-
-
 def stats_sites(s: Session, actor: Actor) -> list[tuple[int, str]]:
     """[(site id, "(code)名称")] of the actor's scope in the viewed 考次 (the 违规分类统计 site picker)."""
-    return _scope_sites(s, actor, stats_term(s, actor).id)
+    return scope_sites(s, actor, stats_term(s, actor).id)
 
 
 def violation_stats(s: Session, actor: Actor, subject_id: int | None = None,
@@ -521,15 +509,15 @@ def violation_stats(s: Session, actor: Actor, subject_id: int | None = None,
             if ids else []
         first = SUBJECT_COL
     else:
-        labels = _scope_sites(s, actor, tid)
+        labels = scope_sites(s, actor, tid)
         first = SITE_COL
     columns = stats_columns(first)
     rows, keys = [], []
     for key, label in labels:
         rows.append((label, *_stat_values(counts.get(key, {}))))
         keys.append(key)
-    total = tuple(sum(r[i] for r in rows) for i in range(1, len(columns)))
-    rows.append((TOTAL_LABEL, *total))
+    rows.append(total_row(rows, len(columns)))
+    total = rows[-1][1:]
     keys.append(None)
     many = len(labels) > 12
     chart = tuple({"x": label, "series": kind, "value": row[2 + j]}
